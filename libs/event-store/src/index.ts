@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './event-id';
+export * from './event-store.port';
+export * from './sqlite/sqlite-event-store';

@@ -1,0 +1,292 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { WrongExpectedRevisionError } from '../errors';
+import type {
+  AllSubscriptionHandler,
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  ReadStreamResult,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../event-store.port';
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  revision: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: string;
+}
+
+export interface SqliteEventStoreOptions {
+  /** A file path, or ':memory:' for tests that need no durability. */
+  path: string;
+  /** How often a live subscription looks for events written by another process. */
+  pollIntervalMs?: number;
+  /** Clock for `recordedAt`; tests pass a controlled one. */
+  now?: () => Date;
+}
+
+/**
+ * The embedded ledger: one SQLite file, WAL, synchronous=FULL, so an acknowledged append survives a
+ * power cut. Appends are synchronous transactions, which makes the expected-revision check and the
+ * insert one atomic step.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+  private readonly appendTransaction;
+  private readonly waiters = new Set<() => void>();
+  private readonly subscriptions = new Set<SqliteSubscription>();
+  private readonly now: () => Date;
+  readonly pollIntervalMs: number;
+
+  constructor(options: SqliteEventStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position    INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream_id   TEXT    NOT NULL,
+        revision    INTEGER NOT NULL,
+        event_id    TEXT    NOT NULL UNIQUE,
+        type        TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        metadata    TEXT    NOT NULL,
+        recorded_at TEXT    NOT NULL,
+        UNIQUE (stream_id, revision)
+      );
+    `);
+    this.now = options.now ?? (() => new Date());
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.statements = {
+      currentRevision: this.db.prepare<[string], { revision: number | null }>(
+        'SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?',
+      ),
+      insert: this.db.prepare(
+        `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      byEventId: this.db.prepare<[string], { stream_id: string; revision: number; position: number }>(
+        'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
+      ),
+      readForwards: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
+      ),
+      readBackwards: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
+      ),
+      allForwards: this.db.prepare<[number, number], EventRow>(
+        'SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?',
+      ),
+      allBackwards: this.db.prepare<[number, number], EventRow>(
+        'SELECT * FROM events WHERE position < ? ORDER BY position DESC LIMIT ?',
+      ),
+      head: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
+    };
+    this.appendTransaction = this.db.transaction(
+      (streamId: string, events: EventToAppend[], expected: ExpectedRevision): AppendResult => {
+        const current = this.statements.currentRevision.get(streamId)?.revision ?? -1;
+        const repeat = this.repeatedAppend(streamId, events);
+        if (repeat) return repeat;
+        assertExpected(streamId, expected, current);
+        const recordedAt = this.now().toISOString();
+        let revision = current;
+        let position = this.statements.head.get()?.position ?? 0;
+        for (const event of events) {
+          revision += 1;
+          const info = this.statements.insert.run(
+            streamId,
+            revision,
+            event.id,
+            event.type,
+            JSON.stringify(event.data),
+            JSON.stringify(event.metadata ?? {}),
+            recordedAt,
+          );
+          position = Number(info.lastInsertRowid);
+        }
+        return { nextExpectedRevision: revision, position };
+      },
+    );
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    return this.readStreamSync(streamId, options);
+  }
+
+  /** Synchronous read, for callers (the auditor's replay) that stream through long histories. */
+  readStreamSync(streamId: string, options: ReadStreamOptions = {}): ReadStreamResult {
+    const currentRevision = this.statements.currentRevision.get(streamId)?.revision ?? -1;
+    if (currentRevision < 0) return { streamExists: false, currentRevision: -1, events: [] };
+    const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.direction === 'backwards'
+        ? this.statements.readBackwards.all(streamId, options.fromRevision ?? currentRevision, limit)
+        : this.statements.readForwards.all(streamId, options.fromRevision ?? 0, limit);
+    return { streamExists: true, currentRevision, events: rows.map(toRecordedEvent) };
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: EventToAppend[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    const result = this.appendTransaction.immediate(streamId, events, options.expectedRevision);
+    if (events.length > 0) this.wakeSubscribers();
+    return result;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return this.readAllSync(options);
+  }
+
+  readAllSync(options: ReadAllOptions = {}): RecordedEvent[] {
+    const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.direction === 'backwards'
+        ? this.statements.allBackwards.all(options.after ?? Number.MAX_SAFE_INTEGER, limit)
+        : this.statements.allForwards.all(options.after ?? 0, limit);
+    return rows.map(toRecordedEvent);
+  }
+
+  subscribeToAll(options: SubscribeOptions, handler: AllSubscriptionHandler): Subscription {
+    const subscription = new SqliteSubscription(this, options, handler, () => this.subscriptions.delete(subscription));
+    this.subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  async headPosition(): Promise<number | null> {
+    return this.statements.head.get()?.position ?? null;
+  }
+
+  async ping(): Promise<boolean> {
+    return this.db.open;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    if (this.db.open) this.db.close();
+  }
+
+  /** Resolves on the next append in this process, or after the poll interval for other writers. */
+  waitForAppend(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, this.pollIntervalMs);
+      this.waiters.add(wake);
+    });
+  }
+
+  wakeSubscribers(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /**
+   * An append whose event ids are already the stream's events, in order, is a retry of one that
+   * succeeded: answer it as before instead of writing twice or failing the retry.
+   */
+  private repeatedAppend(streamId: string, events: EventToAppend[]): AppendResult | null {
+    if (events.length === 0) return null;
+    const first = this.statements.byEventId.get(events[0].id);
+    if (!first) return null;
+    let last = first;
+    for (let index = 0; index < events.length; index++) {
+      const stored = this.statements.byEventId.get(events[index].id);
+      if (!stored || stored.stream_id !== streamId || stored.revision !== first.revision + index) {
+        throw new WrongExpectedRevisionError(streamId, 'any', null);
+      }
+      last = stored;
+    }
+    return { nextExpectedRevision: last.revision, position: last.position };
+  }
+}
+
+class SqliteSubscription implements Subscription {
+  private stopped = false;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    private readonly options: SubscribeOptions,
+    private readonly handler: AllSubscriptionHandler,
+    private readonly onClose: () => void,
+  ) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.store.wakeSubscribers();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    let after = this.options.after;
+    let live = false;
+    try {
+      // Let the caller finish wiring up before the first batch arrives.
+      await Promise.resolve();
+      while (!this.stopped) {
+        const events = this.store.readAllSync({ after, maxCount: this.options.maxBatchSize ?? 1000 });
+        if (events.length > 0) {
+          await this.handler.onEvents(events);
+          after = events[events.length - 1].position;
+          live = false;
+          continue;
+        }
+        if (!live) {
+          live = true;
+          this.handler.onCaughtUp?.(after);
+        }
+        await this.store.waitForAppend();
+      }
+      this.onClose();
+      this.handler.onStopped?.();
+    } catch (error) {
+      this.onClose();
+      this.handler.onStopped?.(error);
+    }
+  }
+}
+
+function assertExpected(streamId: string, expected: ExpectedRevision, current: number): void {
+  const ok =
+    expected === 'any' ||
+    (expected === 'no_stream' && current === -1) ||
+    (expected === 'stream_exists' && current >= 0) ||
+    expected === current;
+  if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current);
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    recordedAt: row.recorded_at,
+  };
+}
