@@ -14,9 +14,12 @@ export type Decision =
   | { events: InventoryEvent[]; result?: undefined; error: DomainError };
 
 const MAX_QUANTITY = 1_000_000_000;
+/** Latest `now` for which now + the longest TTL is still a valid Date (8.64e15 ms is Date's limit). */
+const MAX_TIME = 8_640_000_000_000_000 - MAX_QUANTITY * 1000;
 
 export function decide(command: C.SkuCommand, state: SkuState): Decision {
   try {
+    assertTime(command.now);
     switch (command.type) {
       case 'ReceiveStock':
         return receiveStock(command, state);
@@ -37,6 +40,8 @@ export function decide(command: C.SkuCommand, state: SkuState): Decision {
       case 'InspectReturn':
         return inspectReturn(command, state);
     }
+    // Commands arrive from JSON: a type the types rule out would otherwise answer undefined.
+    throw new DomainError('INVALID_COMMAND', `unknown command type ${(command as { type: unknown }).type}`, { field: 'type' });
   } catch (error) {
     if (error instanceof DomainError) return { events: [], error };
     throw error;
@@ -68,8 +73,8 @@ function adjustStock(command: C.AdjustStock, state: SkuState): Decision {
     const asked = hasCount ? { countedQuantity: command.countedQuantity } : { delta: command.delta };
     const before = hasCount ? { countedQuantity: previous.countedQuantity } : { delta: previous.delta };
     assertSame('adjustmentId', adjustmentId, { ...before, mode: previous.mode, location: previous.location, reason: previous.reason }, { ...asked, mode, location, reason });
-    const stock = state.locations.get(location);
-    return { events: [], result: { adjustmentId, location, delta: previous.delta, countedQuantity: previous.countedQuantity, reason, shortfall: stock?.shortfall ?? 0 } };
+    // The first run's shortfall, not today's: receipts since then may have covered it.
+    return { events: [], result: { adjustmentId, location, delta: previous.delta, countedQuantity: previous.countedQuantity, reason, shortfall: previous.shortfall } };
   }
   const stock = state.locations.get(location);
   const onHand = stock?.onHand ?? 0;
@@ -85,7 +90,9 @@ function adjustStock(command: C.AdjustStock, state: SkuState): Decision {
   ];
   const held = (stock?.reserved ?? 0) + (stock?.shortfall ?? 0);
   const shortfall = Math.max(0, held - countedQuantity);
-  if (shortfall > (stock?.shortfall ?? 0)) {
+  // A count below what is held names the holds at risk even when an earlier count already found the
+  // gap (the operator just confirmed it); a delta only does so when it deepens the shortage.
+  if (shortfall > 0 && (hasCount || shortfall > (stock?.shortfall ?? 0))) {
     events.push({
       type: EventTypes.StockShortageDetected,
       data: { adjustmentId, location, shortfall, reservationsAtRisk: heldAt(state, location) },
@@ -180,7 +187,8 @@ function receiveReturn(command: C.ReceiveReturn, state: SkuState): Decision {
   if (previous) {
     const { location: l, quantity: q, orderRef: o, channel: c } = previous;
     assertSame('returnId', returnId, { location: l, quantity: q, orderRef: o, channel: c }, { location, quantity, orderRef, channel });
-    return { events: [], result: { returnId, status: previous.status, location, quantity } };
+    // A repeat answers what the first run did, even once the return has been inspected since.
+    return { events: [], result: { returnId, status: 'pending_inspection', location, quantity } };
   }
   return {
     events: [{ type: EventTypes.ReturnReceived, data: { returnId, location, quantity, orderRef, channel } }],
@@ -301,4 +309,11 @@ function assertInteger(field: string, value: unknown): asserts value is number {
 function assertQuantity(field: string, value: unknown, min: number): asserts value is number {
   assertInteger(field, value);
   if (value < min) throw new DomainError('INVALID_COMMAND', `${field} must be at least ${min}`, { field });
+}
+
+/** A NaN clock would skip every expiry check, and one past Date's range would throw while building expiresAt. */
+function assertTime(now: unknown): void {
+  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0 || now > MAX_TIME) {
+    throw new DomainError('INVALID_COMMAND', 'now must be a time in epoch milliseconds', { field: 'now' });
+  }
 }

@@ -21,7 +21,7 @@ export function evolve(state: SkuState, event: InventoryEvent): SkuState {
       stock.onHand = countedQuantity;
       stock.reserved = Math.min(held, countedQuantity);
       stock.shortfall = held - stock.reserved;
-      state.adjustments.set(adjustmentId, { location, mode, delta, countedQuantity, reason });
+      state.adjustments.set(adjustmentId, { location, mode, delta, countedQuantity, reason, shortfall: stock.shortfall });
       return state;
     }
     case EventTypes.StockShortageDetected:

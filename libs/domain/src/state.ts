@@ -39,6 +39,8 @@ export interface Adjustment {
   delta: number;
   countedQuantity: number;
   reason: AdjustmentReason;
+  /** Held units left without stock right after this adjustment: a repeat answers what the first run did. */
+  shortfall: number;
 }
 
 export interface Sale {
@@ -106,7 +108,8 @@ export function channelLocations(state: SkuState, locations: readonly string[] |
 /** Available for a channel = sum over its locations of (on hand - reserved). */
 export function channelAvailable(state: SkuState, locations: readonly string[] | null): number {
   let total = 0;
-  for (const location of channelLocations(state, locations)) total += locationAvailable(state.locations.get(location));
+  // A location listed twice is still one stock: count it once, as `allocate` takes from it once.
+  for (const location of new Set(channelLocations(state, locations))) total += locationAvailable(state.locations.get(location));
   return total;
 }
 

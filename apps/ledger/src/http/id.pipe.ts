@@ -1,0 +1,22 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { validationFailed } from './errors/api-error';
+import { ID_MAX_LENGTH, ID_PATTERN } from './dto/validators';
+
+/** Path ids (SKU, reservation, return, channel, location) obey the same rule as ids in bodies. */
+@Injectable()
+export class IdPipe implements PipeTransform<string, string> {
+  constructor(private readonly field: string) {}
+
+  transform(value: string): string {
+    if (typeof value !== 'string' || value.length === 0 || value.length > ID_MAX_LENGTH || !ID_PATTERN.test(value)) {
+      throw validationFailed([{ field: this.field, problems: [`${this.field} must be 1-${ID_MAX_LENGTH} letters, digits or . _ : @ ~ -`] }]);
+    }
+    return value;
+  }
+}
+
+export const SkuParam = new IdPipe('sku');
+export const ReservationIdParam = new IdPipe('reservationId');
+export const ReturnIdParam = new IdPipe('returnId');
+export const ChannelParam = new IdPipe('channel');
+export const LocationParam = new IdPipe('location');

@@ -1,0 +1,29 @@
+import type { CommandResult } from '@ledger/domain';
+
+/** Who asked, and under which ids: recorded in the metadata of every event the command appends. */
+export interface CommandContext {
+  commandId: string;
+  /** The acting token's name, e.g. `service-1`, or `system:sweeper`. */
+  actor: string;
+  role: string;
+  correlationId: string;
+  causationId?: string;
+}
+
+export interface CommandOutcome<Result = CommandResult> {
+  result: Result;
+  /** The SKU stream revision after the command (or after its first run, for a repeat). */
+  revision: number;
+  /** A ledger position at or after the command's events; reads may wait for it (read-your-writes). */
+  position: number | null;
+  /** True when the command was a repeat and appended nothing. */
+  duplicate: boolean;
+}
+
+/** The stream kept moving under us on every try; the caller may retry the same command safely. */
+export class ConcurrencyRetriesExhaustedError extends Error {
+  constructor(readonly streamId: string, attempts: number) {
+    super(`stream ${streamId} changed under ${attempts} attempts in a row`);
+    this.name = 'ConcurrencyRetriesExhaustedError';
+  }
+}

@@ -1,0 +1,49 @@
+import { Global, Inject, Module, OnApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { EVENT_STORE, createEventStore, type EventStore } from '@ledger/event-store';
+import { CLOCK, LEDGER_CONFIG, MetricsService, systemClock, type Clock, type LedgerConfig } from '@ledger/platform';
+import { ChannelDirectory } from './channel-directory';
+import { CommandHandlers } from './handlers';
+import { SkuCommandRunner } from './sku-command-runner';
+import { SkuLedger } from './sku-ledger';
+
+export interface LedgerCoreOptions {
+  config: LedgerConfig;
+  clock?: Clock;
+  /** A store made by the caller (tests, tools); by default the one the configuration names. */
+  eventStore?: EventStore;
+}
+
+/** Closes the store last, after everything that reads or writes it has stopped. */
+class EventStoreLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/** The write side: config, clock, metrics, the event store and the command handlers. */
+@Global()
+@Module({})
+export class LedgerCoreModule {
+  static forRoot(options: LedgerCoreOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: LEDGER_CONFIG, useValue: options.config },
+      { provide: CLOCK, useValue: options.clock ?? systemClock },
+      { provide: EVENT_STORE, useFactory: () => options.eventStore ?? createEventStore(options.config.eventStore) },
+      EventStoreLifecycle,
+      MetricsService,
+      SkuLedger,
+      SkuCommandRunner,
+      ChannelDirectory,
+      ...CommandHandlers,
+    ];
+    return {
+      module: LedgerCoreModule,
+      imports: [CqrsModule.forRoot()],
+      providers,
+      exports: [LEDGER_CONFIG, CLOCK, EVENT_STORE, MetricsService, SkuLedger, ChannelDirectory, CqrsModule],
+    };
+  }
+}

@@ -1,0 +1,204 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GENESIS_HASH } from '@ledger/audit';
+import {
+  EventTypes,
+  decide,
+  evolve,
+  initialState,
+  skuStreamId,
+  type Decision,
+  type InventoryEvent,
+  type SkuCommand,
+  type SkuState,
+} from '@ledger/domain';
+import { EVENT_STORE, WrongExpectedRevisionError, type EventStore, type EventToAppend } from '@ledger/event-store';
+import { MetricsService } from '@ledger/platform';
+import { ConcurrencyRetriesExhaustedError, type CommandContext, type CommandOutcome } from './command-context';
+import { envelope } from './event-envelope';
+
+const MAX_ATTEMPTS = 8;
+const MAX_BATCH = 500;
+const MAX_CACHED_SKUS = 50_000;
+
+interface PendingCommand {
+  kind: 'command';
+  command: SkuCommand;
+  context: CommandContext;
+  resolve(outcome: CommandOutcome): void;
+  reject(error: unknown): void;
+}
+
+interface PendingQuery {
+  kind: 'query';
+  resolve(view: { state: SkuState; revision: number }): void;
+  reject(error: unknown): void;
+}
+
+type Pending = PendingCommand | PendingQuery;
+
+/** The write side's view of one SKU stream: state as of `revision`, and the hash chain's last link. */
+interface SkuStream {
+  streamId: string;
+  state: SkuState | null;
+  revision: number;
+  lastHash: string;
+  lastPosition: number | null;
+  queue: Pending[];
+  draining: boolean;
+}
+
+/**
+ * Decides and appends commands per SKU. Commands for one SKU queue behind each other; everything
+ * queued while an append is in flight is decided together and committed in one append guarded by
+ * the expected revision (group commit). State stays cached and is trusted only as far as that
+ * revision: a conflict drops it, reloads from the store and decides again. Different SKUs never wait
+ * for each other.
+ */
+@Injectable()
+export class SkuLedger {
+  private readonly logger = new Logger(SkuLedger.name);
+  private readonly streams = new Map<string, SkuStream>();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  execute(sku: string, command: SkuCommand, context: CommandContext): Promise<CommandOutcome> {
+    return new Promise((resolve, reject) => this.enqueue(sku, { kind: 'command', command, context, resolve, reject }));
+  }
+
+  /** The committed state of a SKU, read in turn with its commands so it never shows a half-done batch. */
+  read(sku: string): Promise<{ state: SkuState; revision: number }> {
+    return new Promise((resolve, reject) => this.enqueue(sku, { kind: 'query', resolve, reject }));
+  }
+
+  private enqueue(sku: string, pending: Pending): void {
+    const stream = this.streamFor(sku);
+    stream.queue.push(pending);
+    if (!stream.draining) {
+      stream.draining = true;
+      // Let the commands that arrive in this tick join the same batch.
+      setImmediate(() => void this.drain(stream));
+    }
+  }
+
+  private async drain(stream: SkuStream): Promise<void> {
+    while (stream.queue.length > 0) {
+      const batch = stream.queue.splice(0, MAX_BATCH);
+      await this.process(stream, batch);
+    }
+    stream.draining = false;
+    this.evictIfCrowded();
+  }
+
+  private async process(stream: SkuStream, batch: Pending[]): Promise<void> {
+    const commands = batch.filter((pending): pending is PendingCommand => pending.kind === 'command');
+    const queries = batch.filter((pending): pending is PendingQuery => pending.kind === 'query');
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      try {
+        if (!stream.state) await this.load(stream);
+        const settle = await this.commit(stream, commands);
+        settle();
+        const state = stream.state as SkuState | null;
+        for (const query of queries) query.resolve({ state: state ?? initialState(), revision: stream.revision });
+        return;
+      } catch (error) {
+        stream.state = null;
+        if (error instanceof WrongExpectedRevisionError) {
+          this.metrics.appendConflicts.inc();
+          continue;
+        }
+        this.metrics.appendErrors.inc();
+        this.logger.warn(`append to ${stream.streamId} failed: ${(error as Error).message}`);
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+    }
+    const exhausted = new ConcurrencyRetriesExhaustedError(stream.streamId, MAX_ATTEMPTS);
+    for (const pending of batch) pending.reject(exhausted);
+  }
+
+  /**
+   * Decides every command against the state moved forward by the ones before it, appends all their
+   * events at once, and returns how to answer each caller once the append is durable.
+   */
+  private async commit(stream: SkuStream, commands: PendingCommand[]): Promise<() => void> {
+    const state = stream.state as SkuState;
+    const toAppend: EventToAppend[] = [];
+    const decisions: Decision[] = [];
+    let prevHash = stream.lastHash;
+    for (const { command, context } of commands) {
+      const decision = decide(command, state);
+      decisions.push(decision);
+      for (const event of decision.events) {
+        const wrapped = envelope(stream.streamId, event, context, command.now, prevHash);
+        prevHash = wrapped.metadata.hash as string;
+        toAppend.push(wrapped);
+        evolve(state, event as InventoryEvent);
+      }
+    }
+    if (toAppend.length > 0) {
+      const expectedRevision = stream.revision < 0 ? 'no_stream' : stream.revision;
+      const stopTimer = this.metrics.appendDuration.startTimer();
+      const appended = await this.store.appendToStream(stream.streamId, toAppend, { expectedRevision });
+      stopTimer();
+      this.metrics.appendBatchSize.observe(commands.length);
+      stream.revision = appended.nextExpectedRevision;
+      stream.lastPosition = appended.position;
+      stream.lastHash = prevHash;
+    }
+    return () => commands.forEach((pending, index) => this.answer(stream, pending, decisions[index]));
+  }
+
+  private answer(stream: SkuStream, pending: PendingCommand, decision: Decision): void {
+    const expired = decision.events.filter((event) => event.type === EventTypes.ReservationReleased && event.data.reason === 'expired');
+    if (expired.length > 0) this.metrics.expiredHolds.inc(expired.length);
+    if (decision.error) {
+      const { command } = pending;
+      if (decision.error.code === 'INSUFFICIENT_STOCK' && (command.type === 'ReserveStock' || command.type === 'SellStock')) {
+        this.metrics.stockRefusals.inc({ channel: command.channel });
+      }
+      pending.reject(decision.error);
+      return;
+    }
+    pending.resolve({
+      result: decision.result,
+      revision: stream.revision,
+      position: stream.lastPosition,
+      duplicate: decision.events.length === 0,
+    });
+  }
+
+  private async load(stream: SkuStream): Promise<void> {
+    const { events, currentRevision } = await this.store.readStream(stream.streamId);
+    const state = initialState();
+    for (const event of events) evolve(state, event as unknown as InventoryEvent);
+    const last = events[events.length - 1];
+    stream.state = state;
+    stream.revision = currentRevision;
+    stream.lastHash = (last?.metadata.hash as string | undefined) ?? GENESIS_HASH;
+    stream.lastPosition = last?.position ?? null;
+  }
+
+  private streamFor(sku: string): SkuStream {
+    let stream = this.streams.get(sku);
+    if (stream) {
+      // Map order doubles as recency order for eviction.
+      this.streams.delete(sku);
+    } else {
+      stream = { streamId: skuStreamId(sku), state: null, revision: -1, lastHash: GENESIS_HASH, lastPosition: null, queue: [], draining: false };
+    }
+    this.streams.set(sku, stream);
+    return stream;
+  }
+
+  private evictIfCrowded(): void {
+    if (this.streams.size <= MAX_CACHED_SKUS) return;
+    for (const [sku, stream] of this.streams) {
+      if (this.streams.size <= MAX_CACHED_SKUS * 0.9) break;
+      if (!stream.draining && stream.queue.length === 0) this.streams.delete(sku);
+    }
+  }
+}
+

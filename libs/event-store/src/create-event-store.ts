@@ -1,0 +1,13 @@
+import type { EventStoreConfig } from '@ledger/platform';
+import type { EventStore } from './event-store.port';
+import { SqliteEventStore } from './sqlite/sqlite-event-store';
+
+/** The adapter the configuration names: EventStoreDB when a connection string is set, else the embedded file. */
+export function createEventStore(config: EventStoreConfig): EventStore {
+  switch (config.kind) {
+    case 'sqlite':
+      return new SqliteEventStore({ path: config.path });
+    case 'esdb':
+      throw new Error('EventStoreDB adapter not wired yet');
+  }
+}
