@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LedgerCoreModule, type LedgerCoreOptions } from '@ledger/core';
+import { ProjectionsModule } from '@ledger/projections';
 import { HttpModule } from './http/http.module';
 
 @Module({})
@@ -7,7 +8,7 @@ export class AppModule {
   static forRoot(options: LedgerCoreOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [LedgerCoreModule.forRoot(options), HttpModule],
+      imports: [LedgerCoreModule.forRoot(options), ProjectionsModule, HttpModule],
     };
   }
 }

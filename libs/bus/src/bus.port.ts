@@ -33,10 +33,10 @@ export interface SubscribeOptions {
   /** Where a group with no committed offset starts: the oldest message, or (default) only new ones. */
   fromBeginning?: boolean;
   /**
-   * Messages of one partition arrive one at a time, in order. A handler that throws gets the same
-   * message again after a growing delay, for as long as it takes: a message is never skipped. A
-   * handler that must give up on a poison message says so itself (e.g. to a dead-letter topic) and
-   * resolves.
+   * Messages arrive one at a time, in order per partition. A handler that throws gets the same
+   * message again after a growing delay, for as long as it takes: a message is never skipped, and
+   * the subscription waits on it. A handler that must give up on a poison message says so itself
+   * (e.g. to a dead-letter topic) and resolves.
    */
   handler: MessageHandler;
 }

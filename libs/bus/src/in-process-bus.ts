@@ -139,7 +139,8 @@ class InProcessSubscription implements Subscription {
     private readonly options: SubscribeOptions,
     private readonly context: SubscriptionContext,
   ) {
-    this.delivering = this.deliverUntilStopped();
+    // Deliver from the next turn of the event loop on, as Kafka would: never inside subscribe().
+    this.delivering = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliverUntilStopped());
   }
 
   async stop(): Promise<void> {
@@ -174,8 +175,8 @@ class InProcessSubscription implements Subscription {
       if (stored) {
         this.cursor = (this.cursor + step + 1) % this.partitions.length;
         const { topic, partition } = ref;
-        const message = { topic, partition, offset: String(offset), key: stored.key, value: Buffer.from(stored.value), headers: { ...stored.headers } };
-        return { ref, message };
+        const { key, value, headers } = stored;
+        return { ref, message: { topic, partition, offset: String(offset), key, value: Buffer.from(value), headers: { ...headers } } };
       }
     }
     return null;

@@ -4,7 +4,7 @@
  * creates the same names.
  */
 export const TOPIC_BASE_NAMES = {
-  /** Every ledger event, keyed by SKU. */
+  /** Every ledger event, keyed by stream id so each stream's events stay in order. */
   ledger: 'inventory.ledger.v1',
   /** Latest availability per SKU and channel (compacted). */
   availability: 'inventory.availability.v1',

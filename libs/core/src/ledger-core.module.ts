@@ -1,7 +1,7 @@
-import { Global, Inject, Module, OnApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, OnApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { EVENT_STORE, createEventStore, type EventStore } from '@ledger/event-store';
-import { CLOCK, LEDGER_CONFIG, MetricsService, systemClock, type Clock, type LedgerConfig } from '@ledger/platform';
+import { CLOCK, LEDGER_CONFIG, MetricsService, Readiness, systemClock, type Clock, type LedgerConfig } from '@ledger/platform';
 import { ChannelDirectory } from './channel-directory';
 import { CommandHandlers } from './handlers';
 import { SkuCommandRunner } from './sku-command-runner';
@@ -15,6 +15,7 @@ export interface LedgerCoreOptions {
 }
 
 /** Closes the store last, after everything that reads or writes it has stopped. */
+@Injectable()
 class EventStoreLifecycle implements OnApplicationShutdown {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
@@ -34,6 +35,7 @@ export class LedgerCoreModule {
       { provide: EVENT_STORE, useFactory: () => options.eventStore ?? createEventStore(options.config.eventStore) },
       EventStoreLifecycle,
       MetricsService,
+      Readiness,
       SkuLedger,
       SkuCommandRunner,
       ChannelDirectory,
@@ -43,7 +45,7 @@ export class LedgerCoreModule {
       module: LedgerCoreModule,
       imports: [CqrsModule.forRoot()],
       providers,
-      exports: [LEDGER_CONFIG, CLOCK, EVENT_STORE, MetricsService, SkuLedger, ChannelDirectory, CqrsModule],
+      exports: [LEDGER_CONFIG, CLOCK, EVENT_STORE, MetricsService, Readiness, SkuLedger, ChannelDirectory, CqrsModule],
     };
   }
 }

@@ -1,4 +1,5 @@
-import { EventTypes, type Allocation, type InventoryEvent } from './events';
+import { EventTypes, type InventoryEvent } from './events';
+import { applyToLocations } from './location-figures';
 import { emptyLocation, type LocationStock, type SkuState } from './state';
 
 /**
@@ -7,29 +8,25 @@ import { emptyLocation, type LocationStock, type SkuState } from './state';
  * state take `cloneState` first.
  */
 export function evolve(state: SkuState, event: InventoryEvent): SkuState {
+  applyToLocations((location) => stockAt(state, location), event);
   switch (event.type) {
     case EventTypes.StockReceived: {
       const { receiptId, location, quantity, reference } = event.data;
-      addStock(stockAt(state, location), quantity);
       state.receipts.set(receiptId, { location, quantity, reference });
       return state;
     }
     case EventTypes.StockAdjusted: {
       const { adjustmentId, location, mode, delta, countedQuantity, reason } = event.data;
-      const stock = stockAt(state, location);
-      const held = stock.reserved + stock.shortfall;
-      stock.onHand = countedQuantity;
-      stock.reserved = Math.min(held, countedQuantity);
-      stock.shortfall = held - stock.reserved;
-      state.adjustments.set(adjustmentId, { location, mode, delta, countedQuantity, reason, shortfall: stock.shortfall });
+      // The figures have already moved: what is short now is what this adjustment answered, and repeats answer it too.
+      const { shortfall } = stockAt(state, location);
+      state.adjustments.set(adjustmentId, { location, mode, delta, countedQuantity, reason, shortfall });
       return state;
     }
     case EventTypes.StockShortageDetected:
-      // The numbers already moved with the adjustment; this event names who is at risk.
       return state;
     case EventTypes.StockReserved: {
       const data = event.data;
-      for (const { location, quantity } of data.allocations) stockAt(state, location).reserved += quantity;
+      const expiresAtMs = Date.parse(data.expiresAt);
       state.reservations.set(data.reservationId, {
         reservationId: data.reservationId,
         channel: data.channel,
@@ -37,39 +34,30 @@ export function evolve(state: SkuState, event: InventoryEvent): SkuState {
         allocations: data.allocations,
         ttlSeconds: data.ttlSeconds,
         expiresAt: data.expiresAt,
-        expiresAtMs: Date.parse(data.expiresAt),
+        expiresAtMs,
         orderRef: data.orderRef,
         status: 'held',
         releaseReason: null,
       });
       state.held.add(data.reservationId);
-      state.earliestHeldExpiryMs = Math.min(state.earliestHeldExpiryMs, Date.parse(data.expiresAt));
+      state.earliestHeldExpiryMs = Math.min(state.earliestHeldExpiryMs, expiresAtMs);
       return state;
     }
-    case EventTypes.ReservationCommitted: {
-      for (const { location, quantity } of event.data.allocations) {
-        const stock = stockAt(state, location);
-        stock.onHand -= quantity;
-        stock.reserved -= quantity;
-      }
+    case EventTypes.ReservationCommitted:
       finishReservation(state, event.data.reservationId, 'committed');
       return state;
-    }
     case EventTypes.ReservationReleased: {
-      releaseAllocations(state, event.data.allocations);
       const reservation = finishReservation(state, event.data.reservationId, event.data.reason === 'expired' ? 'expired' : 'released');
       if (reservation) reservation.releaseReason = event.data.reason;
       return state;
     }
     case EventTypes.StockSold: {
       const { saleId, channel, quantity, allocations } = event.data;
-      for (const allocation of allocations) stockAt(state, allocation.location).onHand -= allocation.quantity;
       state.sales.set(saleId, { channel, quantity, allocations });
       return state;
     }
     case EventTypes.ReturnReceived: {
       const { returnId, location, quantity, orderRef, channel } = event.data;
-      stockAt(state, location).pendingInspection += quantity;
       state.returns.set(returnId, {
         returnId,
         location,
@@ -83,16 +71,11 @@ export function evolve(state: SkuState, event: InventoryEvent): SkuState {
       return state;
     }
     case EventTypes.ReturnInspected: {
-      const { returnId, location, restockQuantity, writeOffQuantity } = event.data;
-      const stock = stockAt(state, location);
-      stock.pendingInspection -= restockQuantity + writeOffQuantity;
-      stock.writtenOff += writeOffQuantity;
-      addStock(stock, restockQuantity);
-      const record = state.returns.get(returnId);
+      const record = state.returns.get(event.data.returnId);
       if (record) {
         record.status = 'inspected';
-        record.restockQuantity = restockQuantity;
-        record.writeOffQuantity = writeOffQuantity;
+        record.restockQuantity = event.data.restockQuantity;
+        record.writeOffQuantity = event.data.writeOffQuantity;
       }
       return state;
     }
@@ -111,24 +94,6 @@ function stockAt(state: SkuState, location: string): LocationStock {
     state.locations.set(location, stock);
   }
   return stock;
-}
-
-/** New sellable units first back any holds that a count left without stock. */
-function addStock(stock: LocationStock, quantity: number): void {
-  const cover = Math.min(stock.shortfall, quantity);
-  stock.onHand += quantity;
-  stock.reserved += cover;
-  stock.shortfall -= cover;
-}
-
-/** A released hold gives back its unbacked units first, then its backed ones. */
-function releaseAllocations(state: SkuState, allocations: Allocation[]): void {
-  for (const { location, quantity } of allocations) {
-    const stock = stockAt(state, location);
-    const fromShortfall = Math.min(stock.shortfall, quantity);
-    stock.shortfall -= fromShortfall;
-    stock.reserved -= quantity - fromShortfall;
-  }
 }
 
 function finishReservation(state: SkuState, reservationId: string, status: 'committed' | 'released' | 'expired') {

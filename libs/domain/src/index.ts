@@ -5,6 +5,7 @@ export * from './decide';
 export * from './errors';
 export * from './events';
 export * from './evolve';
+export * from './location-figures';
 export * from './results';
 export * from './state';
 export * from './stream-ids';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { Readiness } from './readiness';
+import { Readiness } from '@ledger/platform';
 
 /** Not ready while the ledger store does not answer; recovers by itself when it does. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Readiness, type ReadinessCheck, type ReadinessResult } from '../../health/readiness';
+import { Readiness, type ReadinessCheck, type ReadinessResult } from '@ledger/platform';
 import { Public } from '../auth/roles.decorator';
 
 const CHECK_TIMEOUT_MS = 1_000;

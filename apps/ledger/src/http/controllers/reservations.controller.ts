@@ -13,6 +13,7 @@ import { Roles, STOCK_COMMAND_ROLES } from '../auth/roles.decorator';
 import { commandResponse } from '../command-response';
 import { ReleaseReservationDto, ReserveStockDto } from '../dto';
 import { ReservationIdParam, SkuParam } from '../id.pipe';
+import { NoBodyPipe } from '../no-body.pipe';
 import { Ctx } from '../request-context';
 
 @ApiTags('reservations')
@@ -36,6 +37,7 @@ export class ReservationsController {
   async commit(
     @Param('sku', SkuParam) sku: string,
     @Param('reservationId', ReservationIdParam) reservationId: string,
+    @Body(NoBodyPipe) _body: Record<string, never>,
     @Ctx() context: CommandContext,
     @Res({ passthrough: true }) response: Response,
   ) {

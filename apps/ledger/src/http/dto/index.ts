@@ -8,3 +8,4 @@ export * from './release-reservation.dto';
 export * from './reserve-stock.dto';
 export * from './sell-stock.dto';
 export * from './validators';
+export * from './read-query.dto';

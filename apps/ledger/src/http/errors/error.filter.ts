@@ -71,8 +71,12 @@ function fromHttpException(exception: HttpException): ApiErrorBody {
     return { code: String(code), message: String(message ?? exception.message), details: details ?? {} };
   }
   const status = exception.getStatus();
-  // Nest turns body-parser's JSON errors into a bare 400: the body as a whole is what is wrong.
-  if (status === 400) return { code: 'VALIDATION_FAILED', message: exception.message, details: { fields: [{ field: 'body', problems: [exception.message] }] } };
+  // Nest turns body-parser's JSON errors into a bare 400: the body as a whole is what is wrong. The
+  // router's bare 400 is a path that does not decode (a broken %-escape): the path is what is wrong.
+  if (status === 400) {
+    const field = /^Failed to decode param/.test(exception.message) ? 'path' : 'body';
+    return { code: 'VALIDATION_FAILED', message: exception.message, details: { fields: [{ field, problems: [exception.message] }] } };
+  }
   const codes: Record<number, string> = { 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE' };
   return { code: codes[status] ?? 'HTTP_ERROR', message: exception.message, details: {} };
 }

@@ -1,0 +1,121 @@
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { EventBus, ofType } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AvailabilityChangedEvent, ProjectionManager, type AvailabilityChange } from '@ledger/projections';
+import type { AuthenticatedRequest } from '../auth/token.guard';
+import { READ_ROLES, Roles } from '../auth/roles.decorator';
+import { AvailabilityStreamQueryDto } from '../dto';
+import { ApiError, validationFailed } from '../errors/api-error';
+
+const MAX_STREAMS_PER_PRINCIPAL = 10;
+const MAX_STREAMS = 1_000;
+/** A client that lets this much pile up unread is dropped, so it cannot hold memory for everyone. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Server-sent events: each change of a channel's count as it happens. The event id is the ledger
+ * position, so a reconnect with Last-Event-ID resumes exactly after what the client saw.
+ */
+@ApiTags('availability')
+@ApiBearerAuth()
+@Controller('v1/availability')
+@Roles(...READ_ROLES)
+export class AvailabilityStreamController {
+  private readonly open = new Map<string, number>();
+
+  constructor(
+    private readonly projections: ProjectionManager,
+    private readonly eventBus: EventBus,
+  ) {}
+
+  @Get('stream')
+  stream(
+    @Query() query: AvailabilityStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): void {
+    const after = this.resumePoint(query.after, lastEventId);
+    const principal = (request as AuthenticatedRequest).principal?.name ?? 'local';
+    this.admit(principal);
+    const wanted = (change: AvailabilityChange) => (!query.channel || change.channel === query.channel) && (!query.sku || change.sku === query.sku);
+
+    response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    response.write(': availability stream\n\n');
+    let backlogDone = false;
+    const pendingLive: AvailabilityChange[] = [];
+    const send = (change: AvailabilityChange) => {
+      response.write(`id: ${change.position}\nevent: availability\ndata: ${JSON.stringify(change)}\n\n`);
+      if (response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
+    };
+    // Subscribe first and hold live changes until the backlog is out, so nothing falls between them.
+    const live = this.eventBus.pipe(ofType(AvailabilityChangedEvent)).subscribe(({ changes }) => {
+      for (const change of changes.filter(wanted)) {
+        if (backlogDone) send(change);
+        else pendingLive.push(change);
+      }
+    });
+    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    let closed = false;
+    const close = (reason: string) => {
+      if (closed) return;
+      closed = true;
+      live.unsubscribe();
+      clearInterval(heartbeat);
+      this.release(principal);
+      if (reason !== 'client closed') response.end(`event: closed\ndata: ${JSON.stringify({ reason })}\n\n`);
+    };
+    request.on('close', () => close('client closed'));
+
+    // Every change of one ledger position arrives in one live batch, so "after the backlog's last
+    // position" splits backlog from live without losing or repeating a change.
+    let backlogThrough = after ?? this.currentPosition();
+    if (after !== null) backlogThrough = this.sendBacklog(after, wanted, send, response);
+    backlogDone = true;
+    for (const change of pendingLive.splice(0)) if (change.position > backlogThrough) send(change);
+  }
+
+  /** Sends stored changes after `after`; returns the last position sent. */
+  private sendBacklog(after: number, wanted: (change: AvailabilityChange) => boolean, send: (change: AvailabilityChange) => void, response: Response): number {
+    const changes = this.projections.availability().changesAfter(after);
+    if (changes === null) {
+      const reason = 'changes before this position were pruned; resync from GET /v1/channels/:channel/availability';
+      response.write(`event: resync\ndata: ${JSON.stringify({ reason })}\n\n`);
+      return this.currentPosition();
+    }
+    let through = after;
+    for (const change of changes) {
+      if (wanted(change)) send(change);
+      through = change.position;
+    }
+    return through;
+  }
+
+  private resumePoint(after: number | undefined, lastEventId: string | undefined): number | null {
+    if (after !== undefined) return after;
+    if (lastEventId === undefined) return null;
+    if (!/^\d{1,15}$/.test(lastEventId)) throw validationFailed([{ field: 'Last-Event-ID', problems: ['must be a ledger position this stream sent'] }]);
+    return Number(lastEventId);
+  }
+
+  private currentPosition(): number {
+    return this.projections.availability().lastChangePosition() ?? 0;
+  }
+
+  private admit(principal: string): void {
+    const mine = this.open.get(principal) ?? 0;
+    const total = [...this.open.values()].reduce((sum, count) => sum + count, 0);
+    if (mine >= MAX_STREAMS_PER_PRINCIPAL || total >= MAX_STREAMS) {
+      throw new ApiError(429, 'TOO_MANY_STREAMS', `at most ${MAX_STREAMS_PER_PRINCIPAL} availability streams per token`, {}, 5);
+    }
+    this.open.set(principal, mine + 1);
+  }
+
+  private release(principal: string): void {
+    const left = (this.open.get(principal) ?? 1) - 1;
+    if (left > 0) this.open.set(principal, left);
+    else this.open.delete(principal);
+  }
+}

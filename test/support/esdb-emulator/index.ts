@@ -1,0 +1,2 @@
+export { EsdbEmulator, type EsdbEmulatorOptions } from './esdb-emulator';
+export type { StoredEvent } from './event-log';
