@@ -19,6 +19,8 @@ interface Route {
   quantities: { field: string; min: number; max: number; signed?: boolean; base?: Body }[];
   references: string[];
   enums: string[];
+  /** Optional fields: null there means "not given", as absent does. */
+  optional?: string[];
 }
 
 const Q = 1_000_000_000;
@@ -61,6 +63,7 @@ const ROUTES: Route[] = [
     ],
     references: ['orderRef'],
     enums: [],
+    optional: ['ttlSeconds', 'orderRef'],
   },
   { name: 'commit', method: 'POST', path: `/v1/skus/${SKU}/reservations/res-held/commit`, valid: {}, required: [], ids: [], quantities: [], references: [], enums: [] },
   { name: 'release', method: 'POST', path: `/v1/skus/${SKU}/reservations/res-held/release`, valid: { reason: 'cancelled' }, required: [], ids: [], quantities: [], references: [], enums: ['reason'] },
@@ -85,6 +88,7 @@ const ROUTES: Route[] = [
     quantities: [{ field: 'quantity', min: 1, max: Q }],
     references: ['orderRef'],
     enums: [],
+    optional: ['orderRef', 'channel'],
   },
   {
     name: 'inspection',
@@ -155,16 +159,17 @@ function without(body: Body, field: string): Body {
 
 const CASES: Case[] = ROUTES.flatMap((route) => {
   const at = (label: string, body: unknown, fields: string[]): Case => ({ label: `${route.name}: ${label}`, method: route.method, path: route.path, body, fields });
+  const notNullIfOptional = (field: string) => ([, value]: [string, unknown]) => value !== null || !route.optional?.includes(field);
   const raw = (label: string, text: string, fields: string[], status = 400): Case => ({ label: `${route.name}: ${label}`, method: route.method, path: route.path, raw: text, fields, status });
   return [
     ...route.required.map((field) => at(`missing ${field}`, without(route.valid, field), [field])),
     at('an unknown field', { ...route.valid, extra: 1 }, ['extra']),
     raw('a __proto__ field', JSON.stringify(route.valid).replace(/^\{/, '{"__proto__":{"x":1}' + (Object.keys(route.valid).length ? ',' : '')), ['__proto__']),
     raw('a constructor field', JSON.stringify(route.valid).replace(/^\{/, '{"constructor":{"x":1}' + (Object.keys(route.valid).length ? ',' : '')), ['constructor']),
-    ...route.ids.flatMap((field) => BAD_IDS.map(([label, value]) => at(`${field} with ${label}`, { ...route.valid, [field]: value }, [field]))),
+    ...route.ids.flatMap((field) => BAD_IDS.filter(notNullIfOptional(field)).map(([label, value]) => at(`${field} with ${label}`, { ...route.valid, [field]: value }, [field]))),
     ...route.references.flatMap((field) => BAD_REFERENCES.map(([label, value]) => at(`${field} with ${label}`, { ...route.valid, [field]: value }, [field]))),
     ...route.quantities.flatMap(({ field, min, max, signed, base }) => [
-      ...badQuantities(min, max, signed).map(([label, value]) => at(`${field} ${label}`, { ...(base ?? route.valid), [field]: value }, [field])),
+      ...badQuantities(min, max, signed).filter(notNullIfOptional(field)).map(([label, value]) => at(`${field} ${label}`, { ...(base ?? route.valid), [field]: value }, [field])),
       raw(`${field} 1e400 (Infinity)`, JSON.stringify({ ...(base ?? route.valid), [field]: 7 }).replace(`"${field}":7`, `"${field}":1e400`), [field]),
     ]),
     ...route.enums.map((field) => at(`${field} not one of the allowed values`, { ...route.valid, [field]: 'theft' }, [field])),

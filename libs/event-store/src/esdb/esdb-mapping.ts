@@ -10,7 +10,6 @@ import {
   type JSONEventData,
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
-import { status } from '@grpc/grpc-js';
 import { EventStoreUnavailableError, WrongExpectedRevisionError } from '../errors';
 import type { EventToAppend, ExpectedRevision, JsonObject, RecordedEvent } from '../event-store.port';
 import type { WireEvent } from './esdb-filtered-read';
@@ -107,10 +106,10 @@ const TRANSIENT: ReadonlySet<string> = new Set([
 /** Whether trying again later can help: the server or the way to it is gone, not the request at fault. */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof EventStoreUnavailableError) return true;
-  if (error instanceof Error && isCommandError(error)) return TRANSIENT.has(error.type);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return true;
-  return error instanceof Error && /^Failed to discover/.test(error.message);
+  if (!(error instanceof Error)) return false;
+  // Every gRPC failure reaches here converted by the client, so its type says it all.
+  if (isCommandError(error)) return TRANSIENT.has(error.type);
+  return /^Failed to discover/.test(error.message); // a cluster none of whose nodes answered
 }
 
 /** Bounds a call the client would otherwise let run forever (reads have no deadline in client 6.x). */
