@@ -18,6 +18,9 @@ export interface RequestOptions {
   token?: string | null;
 }
 
+/** An event stream (text/event-stream) never ends by itself: its answer is taken at the headers and the stream closed. */
+const isEventStream = (headers: IncomingHttpHeaders) => /text\/event-stream/.test(String(headers['content-type'] ?? ''));
+
 export interface HttpClient {
   readonly baseUrl: string;
   request<Body = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResponse<Body>>;
@@ -65,6 +68,11 @@ function clientOn(baseUrl: string, agent: Agent, defaultToken: string | null): H
         const req = httpRequest(
           { agent, host: base.hostname, port: base.port, method, path, headers: allHeaders },
           (res) => {
+            if (isEventStream(res.headers)) {
+              res.destroy();
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', body: undefined as any });
+              return;
+            }
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));
             res.on('error', reject);

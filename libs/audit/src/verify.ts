@@ -142,6 +142,9 @@ export class ChainVerifier {
 
     let broken = false;
     if (event.revision !== stream.nextRevision) {
+      // The figures before this event are unknown now: stop judging this stream's invariants.
+      stream.figures = null;
+      stream.at = null;
       broken = this.fail({
         kind: 'revision-gap',
         ...where,
@@ -156,6 +159,8 @@ export class ChainVerifier {
       broken = this.fail({ kind: 'missing-hash', ...where, message: `event has no ${storedHash === null ? 'hash' : 'prevHash'} in its metadata` });
     }
     if (!broken && storedPrev !== stream.lastHash) {
+      stream.figures = null;
+      stream.at = null;
       broken = this.fail({
         kind: 'broken-link',
         ...where,

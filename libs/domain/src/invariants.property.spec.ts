@@ -39,13 +39,15 @@ const split = mostly(fc.integer({ min: 0, max: 8 }), -1, 0.5, Number.NaN);
 const index = fc.nat({ max: 3 });
 const ref = fc.constantFrom(null, 'a', 'b');
 const reason = fc.constantFrom(...REASONS);
+/** Now and then a caller's own location list instead of the channel's: unchecked, so maybe with repeats. */
+const rawLocations = fc.option(fc.array(fc.constantFrom(...LOCATIONS, 'ELSEWHERE'), { maxLength: 5 }), { nil: undefined, freq: 6 });
 
 const intent = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('receive' as const), id: fc.nat({ max: 19 }), location: index, quantity: quantityUpTo(12), reference: ref }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('count' as const), id: fc.nat({ max: 19 }), location: index, value: countedQuantity, belowHeld: fc.boolean(), reason }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delta' as const), id: fc.nat({ max: 19 }), location: index, value: delta, reason }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('malformedAdjust' as const), id: fc.nat({ max: 19 }), location: index, both: fc.boolean() }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('reserve' as const), id: fc.nat({ max: 29 }), channel: index, quantity, ttlSeconds, orderRef: ref }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('reserve' as const), id: fc.nat({ max: 29 }), channel: index, rawLocations, quantity, ttlSeconds, orderRef: ref }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), id: fc.nat({ max: 99 }) }) },
   {
     weight: 2,
@@ -56,7 +58,7 @@ const intent = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('sell' as const), id: fc.nat({ max: 14 }), channel: index, quantity }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('sell' as const), id: fc.nat({ max: 14 }), channel: index, rawLocations, quantity }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -69,7 +71,7 @@ const intent = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('inspect' as const), id: fc.nat({ max: 99 }), restock: split, writeOff: split, fit: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('repeat' as const), back: fc.nat(), mutate: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('repeat' as const), back: fc.oneof(fc.nat({ max: 4 }), fc.nat()), mutate: fc.boolean(), field: fc.nat() }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -82,8 +84,15 @@ const intent = fc.oneof(
 type Intent = typeof intent extends fc.Arbitrary<infer T> ? T : never;
 
 const step = fc.record({
-  /** Mostly small steps forward; now and then a jump past most TTLs, or a little back (clocks of two nodes disagree). */
-  advanceMs: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 10_000 }) }, { weight: 1, arbitrary: fc.integer({ min: -5_000, max: 240_000 }) }),
+  /**
+   * Mostly whole seconds forward (so now often lands exactly on an expiresAt); now and then a jump past
+   * most TTLs, an odd millisecond, or a little back (clocks of two nodes disagree).
+   */
+  advanceMs: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 10 }).map((seconds) => seconds * 1000) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 240 }).map((seconds) => seconds * 1000) },
+    { weight: 1, arbitrary: fc.integer({ min: -5_000, max: 10_000 }) },
+  ),
   badNow: fc.nat({ max: 39 }).map((n) => n === 0),
   intent,
 });
@@ -169,19 +178,40 @@ function numbersValid(command: SkuCommand): boolean {
   }
 }
 
-/** The same command with one payload field changed (or, without a payload, the same command). */
-function mutated(command: SkuCommand): SkuCommand {
+/** The same command with one payload field (picked by `field`) changed; without a payload, the same command. */
+function mutated(command: SkuCommand, field: number): SkuCommand {
+  const other = (value: string | null | undefined, from: string[]) => from[(from.indexOf(value ?? '') + 1) % from.length];
+  const pick = <T>(...variants: T[]) => variants[field % variants.length];
   switch (command.type) {
     case 'ReceiveStock':
-    case 'SellStock':
-    case 'ReceiveReturn':
-      return { ...command, quantity: command.quantity + 1 };
-    case 'AdjustStock':
-      return command.countedQuantity !== undefined
-        ? { ...command, countedQuantity: command.countedQuantity + 1 }
-        : { ...command, delta: (command.delta ?? 0) - 1 };
+      return pick<SkuCommand>(
+        { ...command, quantity: command.quantity + 1 },
+        { ...command, location: other(command.location, LOCATIONS) },
+        { ...command, reference: other(command.reference, ['a', 'b']) },
+      );
+    case 'AdjustStock': {
+      const changedValue: SkuCommand =
+        command.countedQuantity !== undefined ? { ...command, countedQuantity: command.countedQuantity + 1 } : { ...command, delta: (command.delta ?? 0) - 1 };
+      const otherMode: SkuCommand =
+        command.countedQuantity !== undefined ? { ...command, countedQuantity: undefined, delta: 0 } : { ...command, delta: undefined, countedQuantity: 0 };
+      return pick(changedValue, otherMode, { ...command, location: other(command.location, LOCATIONS) }, { ...command, reason: other(command.reason, REASONS) as AdjustmentReason });
+    }
     case 'ReserveStock':
-      return { ...command, ttlSeconds: command.ttlSeconds + 1 };
+      return pick<SkuCommand>(
+        { ...command, quantity: command.quantity + 1 },
+        { ...command, ttlSeconds: command.ttlSeconds + 1 },
+        { ...command, channel: other(command.channel, CHANNELS) },
+        { ...command, orderRef: other(command.orderRef, ['a', 'b']) },
+      );
+    case 'SellStock':
+      return pick<SkuCommand>({ ...command, quantity: command.quantity + 1 }, { ...command, channel: other(command.channel, CHANNELS) });
+    case 'ReceiveReturn':
+      return pick<SkuCommand>(
+        { ...command, quantity: command.quantity + 1 },
+        { ...command, location: other(command.location, LOCATIONS) },
+        { ...command, orderRef: other(command.orderRef, ['a', 'b']) },
+        { ...command, channel: other(command.channel, CHANNELS) },
+      );
     case 'InspectReturn':
       return { ...command, restockQuantity: command.restockQuantity + 1, writeOffQuantity: command.writeOffQuantity - 1 };
     case 'ReleaseReservation':
@@ -328,7 +358,7 @@ class Run {
       case 'reserve': {
         const channel = this.channel(intent.channel);
         const { quantity, ttlSeconds, orderRef } = intent;
-        return { type: 'ReserveStock', reservationId: `h${intent.id}`, channel, channelLocations: this.channels.get(channel) ?? null, quantity, ttlSeconds, orderRef, now };
+        return { type: 'ReserveStock', reservationId: `h${intent.id}`, channel, channelLocations: intent.rawLocations ?? this.channels.get(channel) ?? null, quantity, ttlSeconds, orderRef, now };
       }
       case 'commit':
         return { type: 'CommitReservation', reservationId: this.aimAtHold(intent.id), now };
@@ -338,7 +368,7 @@ class Run {
         return { type: 'ExpireReservations', now };
       case 'sell': {
         const channel = this.channel(intent.channel);
-        return { type: 'SellStock', saleId: `s${intent.id}`, channel, channelLocations: this.channels.get(channel) ?? null, quantity: intent.quantity, now };
+        return { type: 'SellStock', saleId: `s${intent.id}`, channel, channelLocations: intent.rawLocations ?? this.channels.get(channel) ?? null, quantity: intent.quantity, now };
       }
       case 'return': {
         const channel = intent.channel === null ? null : this.channel(intent.channel);
@@ -357,7 +387,7 @@ class Run {
       case 'repeat': {
         if (this.issued.length === 0) return { type: 'ExpireReservations', now };
         const earlier = this.issued[this.issued.length - 1 - (intent.back % this.issued.length)];
-        return { ...(intent.mutate ? mutated(earlier) : earlier), now };
+        return { ...(intent.mutate ? mutated(earlier, intent.field) : earlier), now };
       }
     }
   }

@@ -48,13 +48,13 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.record({
 export const opsArbitrary = (maxLength = 60, minLength = Math.min(20, maxLength)) => fc.array(opArbitrary, { minLength, maxLength });
 
 export interface HistoryStep {
-  command: SkuCommand;
+  command?: SkuCommand;
   events: InventoryEvent[];
   now: number;
 }
 
 /** Turns ops into commands against the state as it goes; refused commands simply append nothing. */
-export function historyFrom(ops: Op[], start = T0): { steps: HistoryStep[]; state: SkuState } {
+export function historyFrom(ops: Op[], start = T0, idPrefix = ''): { steps: HistoryStep[]; state: SkuState } {
   const state = initialState();
   const steps: HistoryStep[] = [];
   const reservations: string[] = [];
@@ -65,7 +65,7 @@ export function historyFrom(ops: Op[], start = T0): { steps: HistoryStep[]; stat
     now += op.advance * 1000;
     const location = LOCATIONS[op.location];
     const channel = CHANNELS[op.channel];
-    const id = `${op.kind}-${counter++}`;
+    const id = `${idPrefix}${op.kind}-${counter++}`;
     let command: SkuCommand;
     switch (op.kind) {
       case 'receive':

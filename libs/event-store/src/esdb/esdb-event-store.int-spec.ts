@@ -38,6 +38,20 @@ if (realServer) {
       teardown: () => store.close(),
     };
   });
+
+  it(`sees only the ledger's streams in $all on ${realServer}, which also holds the server's own`, async () => {
+    const store = new EsdbEventStore({ connectionString: realServer, ...TEST_OPTIONS });
+    try {
+      await store.appendToStream(`inventory-${randomUUID()}`, [{ id: randomUUID(), type: 'inventory.tested.v1', data: {} }], {
+        expectedRevision: 'no_stream',
+      });
+      const recent = await store.readAll({ direction: 'backwards', maxCount: 100 });
+      expect(recent.length).toBeGreaterThan(0);
+      expect(recent.every((event) => event.streamId.startsWith('inventory-') && !event.type.startsWith('$'))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 function describeOnEmulator(name: string, options: EsdbEmulatorOptions): void {
