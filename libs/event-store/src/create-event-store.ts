@@ -1,4 +1,5 @@
 import type { EventStoreConfig } from '@ledger/platform';
+import { EsdbEventStore } from './esdb/esdb-event-store';
 import type { EventStore } from './event-store.port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
@@ -8,6 +9,6 @@ export function createEventStore(config: EventStoreConfig): EventStore {
     case 'sqlite':
       return new SqliteEventStore({ path: config.path });
     case 'esdb':
-      throw new Error('EventStoreDB adapter not wired yet');
+      return new EsdbEventStore({ connectionString: config.connectionString });
   }
 }

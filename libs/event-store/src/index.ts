@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './esdb/esdb-event-store';
 export * from './event-id';
 export * from './event-store.port';
 export * from './sqlite/sqlite-event-store';

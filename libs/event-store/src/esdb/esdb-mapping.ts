@@ -103,12 +103,17 @@ const TRANSIENT: ReadonlySet<string> = new Set([
   ErrorType.NOT_LEADER, // the client reconnects to the leader; the next attempt can succeed
 ]);
 
+/** gRPC status codes CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE. */
+const TRANSIENT_GRPC_CODES: ReadonlySet<number> = new Set([1, 4, 14]);
+
 /** Whether trying again later can help: the server or the way to it is gone, not the request at fault. */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof EventStoreUnavailableError) return true;
   if (!(error instanceof Error)) return false;
   // Every gRPC failure reaches here converted by the client, so its type says it all.
   if (isCommandError(error)) return TRANSIENT.has(error.type);
+  // The client's server-features probe lets raw gRPC errors through unconverted.
+  if (TRANSIENT_GRPC_CODES.has((error as { code?: unknown }).code as number)) return true;
   return /^Failed to discover/.test(error.message); // a cluster none of whose nodes answered
 }
 
