@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { LedgerCoreOptions } from '@ledger/core';
 import { AppModule } from './app.module';
+import { jsonOnly } from './http/json-only.middleware';
 
 /** Builds the HTTP app; main.ts and the e2e tests both start it this way. */
 export async function createApp(options: LedgerCoreOptions, { logger = true } = {}): Promise<INestApplication> {
@@ -11,6 +12,7 @@ export async function createApp(options: LedgerCoreOptions, { logger = true } = 
     bodyParser: false,
     logger: logger ? levelsFrom(options.config.logLevel) : false,
   });
+  app.use(jsonOnly);
   app.useBodyParser('json', { limit: options.config.bodyLimitBytes, strict: true });
   app.disable('x-powered-by');
   app.enableShutdownHooks();

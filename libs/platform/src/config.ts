@@ -21,6 +21,12 @@ export interface KafkaConfig {
   topicPrefix: string;
   idempotentProducer: boolean;
   allowAutoTopicCreation: boolean;
+  /** KAFKA_SSL=true: TLS with the system's CAs. */
+  ssl: boolean;
+  /** KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512) with KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD. */
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** Consumer group timing (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, KAFKA_MAX_WAIT_TIME_MS); kafkajs defaults when absent. */
+  consumer: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; maxWaitTimeMs?: number };
 }
 
 /** Everything the service reads from its environment, checked once at start. */
@@ -64,6 +70,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     problems.push('EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover://');
   }
   const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((broker) => broker.trim()).filter(Boolean);
+  const saslMechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  if (saslMechanism && !['plain', 'scram-sha-256', 'scram-sha-512'].includes(saslMechanism)) {
+    problems.push('KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512');
+  }
+  if (saslMechanism && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
+    problems.push('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+  }
+  const optionalInt = (name: string, min: number, max: number): number | undefined => (env[name] ? int(name, min, min, max) : undefined);
   const logLevel = (env.LOG_LEVEL ?? 'log') as LedgerConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) problems.push('LOG_LEVEL must be error, warn, log or debug');
   const config: LedgerConfig = {
@@ -82,6 +96,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
             topicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
             idempotentProducer: env.KAFKA_IDEMPOTENT_PRODUCER !== 'false',
             allowAutoTopicCreation: env.KAFKA_ALLOW_AUTO_TOPIC_CREATION === 'true',
+            ssl: env.KAFKA_SSL === 'true',
+            sasl: saslMechanism
+              ? {
+                  mechanism: saslMechanism as NonNullable<KafkaConfig['sasl']>['mechanism'],
+                  username: env.KAFKA_SASL_USERNAME ?? '',
+                  password: env.KAFKA_SASL_PASSWORD ?? '',
+                }
+              : null,
+            consumer: {
+              sessionTimeoutMs: optionalInt('KAFKA_SESSION_TIMEOUT_MS', 1_000, 3_600_000),
+              heartbeatIntervalMs: optionalInt('KAFKA_HEARTBEAT_INTERVAL_MS', 100, 600_000),
+              maxWaitTimeMs: optionalInt('KAFKA_MAX_WAIT_TIME_MS', 10, 60_000),
+            },
           }
         : null,
     reservationTtlSeconds: int('LEDGER_RESERVATION_TTL_SECONDS', 900, 1, 604_800),

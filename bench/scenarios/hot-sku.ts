@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { ConfigureChannelCommand, ReceiveStockCommand, ReserveStockCommand } from '@ledger/core';
+import { DomainError } from '@ledger/domain';
+import { BareCounter } from '../support/bare-counter';
+import { auditStock, benchContext, projectionsCaughtUp, startLedger, storeKind, type RunningLedger } from '../support/ledger';
+import {
+  Latencies,
+  RssSampler,
+  closedLoop,
+  goal,
+  measurement,
+  now,
+  round,
+  settle,
+  type Measurement,
+  type ScenarioOptions,
+  type ScenarioResult,
+} from '../support/measure';
+
+/** Four channels on two warehouses, as in the flash sale: two draw on both, two on one each. */
+export const HOT_CHANNELS: Record<string, string[]> = {
+  web: ['wh-east', 'wh-west'],
+  app: ['wh-west', 'wh-east'],
+  market: ['wh-east'],
+  store: ['wh-west'],
+};
+export const HOT_STOCK: Record<string, number> = { 'wh-east': 500, 'wh-west': 500 };
+export const HOT_UNITS = 1_000;
+export const HOT_ATTEMPTS = 20_000;
+export const HOT_CONCURRENCY = 512;
+const WARMUP_ATTEMPTS = 4_000;
+
+/**
+ * A flash sale on one SKU through the CommandBus in this process: 1,000 units, 20,000 holds of one
+ * unit from four channels with 512 in flight. Then the same attempts against the bare counter.
+ */
+export default async function run(options: ScenarioOptions): Promise<ScenarioResult> {
+  const rss = new RssSampler().start();
+  const running = await startLedger(join(options.workDir, 'ledger'), options.env);
+  const channels = Object.keys(HOT_CHANNELS);
+  for (const [channel, locations] of Object.entries(HOT_CHANNELS)) {
+    await running.bus.execute(new ConfigureChannelCommand(channel, locations, benchContext(`channel-${channel}`)));
+  }
+  // Warm-up on another SKU so both sides are measured with optimised code.
+  await flashSale(running, 'WARMUP', channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
+  await projectionsCaughtUp(running);
+  await settle(200);
+
+  rss.reset();
+  const ledger = await flashSale(running, 'HOT-1', channels, HOT_ATTEMPTS, HOT_UNITS);
+  const ledgerRss = rss.peakMb;
+  await projectionsCaughtUp(running);
+  const audit = await auditStock(running.store);
+  const stream = await running.store.readStream('inventory-sku-HOT-1');
+  const reservedInStore = stream.events.filter((event) => event.type === 'inventory.stock-reserved.v1').length;
+  await running.close();
+
+  const baselineRunner = new BareCounter(options.workDir);
+  baselineRunner.receive('WARMUP', HOT_UNITS / 4);
+  await counterSale(baselineRunner, 'WARMUP', WARMUP_ATTEMPTS);
+  await settle(200);
+  rss.reset();
+  baselineRunner.receive('HOT-1', HOT_UNITS);
+  const baseline = await counterSale(baselineRunner, 'HOT-1', HOT_ATTEMPTS);
+  const baselineRss = rss.peakMb;
+  const counterOversold = baselineRunner.oversold();
+  baselineRunner.close();
+  rss.stop();
+
+  const oversold = Math.max(audit.oversold, Math.max(0, ledger.accepted - HOT_UNITS) + (HOT_UNITS - HOT_UNITS));
+  const ledgerLine = measurement({
+    name: 'ledger, CommandBus in process',
+    operations: HOT_ATTEMPTS,
+    seconds: ledger.seconds,
+    unit: 'reservation attempts/s',
+    latencyMs: ledger.latencies.summary(),
+    peakRssMb: ledgerRss,
+    correctness: { accepted: ledger.accepted, refused: ledger.refused, oversold, errors: ledger.errors },
+    extra: { acceptedPerSecond: round(ledger.accepted / ledger.seconds), reservedEventsInStore: reservedInStore, concurrency: HOT_CONCURRENCY },
+  });
+  const baselineLine = measurement({
+    name: 'bare SQLite counter',
+    operations: HOT_ATTEMPTS,
+    seconds: baseline.seconds,
+    unit: 'reservation attempts/s',
+    latencyMs: baseline.latencies.summary(),
+    peakRssMb: baselineRss,
+    correctness: { accepted: baseline.accepted, refused: baseline.refused, oversold: counterOversold, errors: 0 },
+    extra: { acceptedPerSecond: round(baseline.accepted / baseline.seconds), concurrency: HOT_CONCURRENCY },
+  });
+  const ratio = round(ledgerLine.throughput / baselineLine.throughput, 2);
+  const correct = oversold === 0 && ledger.accepted === HOT_UNITS && reservedInStore === HOT_UNITS && ledger.errors === 0;
+  return {
+    scenario: 'hot-sku',
+    quick: options.quick,
+    store: storeKind(options.env),
+    measurements: [ledgerLine, baselineLine],
+    ratios: { 'ledger / bare counter': ratio },
+    goals: [
+      goal('hot SKU in process', '>= 20,000 attempts/s', `${ledgerLine.throughput}/s`, ledgerLine.throughput >= 20_000),
+      goal('hot SKU vs bare counter', '>= 1.0x', `${ratio}x`, ratio >= 1),
+      goal('hot SKU correctness', `0 oversold, exactly ${HOT_UNITS} held`, `${oversold} oversold, ${ledger.accepted} held, ${ledger.errors} errors`, correct),
+    ],
+    notes: [
+      `${WARMUP_ATTEMPTS} warm-up attempts on another SKU first, for both sides; projections run live in the same process.`,
+    ],
+  };
+}
+
+interface SaleOutcome {
+  seconds: number;
+  accepted: number;
+  refused: number;
+  errors: number;
+  latencies: Latencies;
+}
+
+async function flashSale(running: RunningLedger, sku: string, channels: string[], attempts: number, units: number): Promise<SaleOutcome> {
+  let receipt = 0;
+  const locations = Object.keys(HOT_STOCK);
+  for (const location of locations) {
+    const quantity = Math.round((HOT_STOCK[location] / HOT_UNITS) * units);
+    await running.bus.execute(new ReceiveStockCommand(sku, { receiptId: `rcpt-${++receipt}`, location, quantity }, benchContext(`${sku}-rcpt-${receipt}`)));
+  }
+  const outcome: SaleOutcome = { seconds: 0, accepted: 0, refused: 0, errors: 0, latencies: new Latencies() };
+  let firstError: unknown = null;
+  outcome.seconds = await closedLoop(attempts, HOT_CONCURRENCY, async (index) => {
+    const started = now();
+    try {
+      await running.bus.execute(
+        new ReserveStockCommand(sku, { reservationId: `r-${index}`, channel: channels[index % channels.length], quantity: 1 }, benchContext(`${sku}-r-${index}`)),
+      );
+      outcome.accepted++;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'INSUFFICIENT_STOCK') outcome.refused++;
+      else {
+        outcome.errors++;
+        firstError ??= error;
+      }
+    }
+    outcome.latencies.add(now() - started);
+  });
+  if (firstError) console.error(`[hot-sku] ${outcome.errors} unexpected errors, first:`, firstError);
+  return outcome;
+}
+
+async function counterSale(counter: BareCounter, sku: string, attempts: number): Promise<SaleOutcome> {
+  const outcome: SaleOutcome = { seconds: 0, accepted: 0, refused: 0, errors: 0, latencies: new Latencies() };
+  outcome.seconds = await closedLoop(attempts, HOT_CONCURRENCY, async () => {
+    const started = now();
+    // The request handler a counter service would have: async, one transaction per request.
+    await Promise.resolve();
+    if (counter.reserve(sku, 1)) outcome.accepted++;
+    else outcome.refused++;
+    outcome.latencies.add(now() - started);
+  });
+  return outcome;
+}
+
+export type { Measurement };

@@ -1,0 +1,177 @@
+/** Numbers the scenarios share: latency percentiles, RSS sampling, closed-loop drivers, result shapes. */
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface Correctness {
+  accepted: number;
+  refused: number;
+  /** Units promised beyond stock: must be 0. */
+  oversold: number;
+  /** Anything that was neither accepted nor a domain refusal (crashes, timeouts, 5xx). */
+  errors?: number;
+}
+
+/** One line of a scenario's table: one system doing one piece of work. */
+export interface Measurement {
+  name: string;
+  operations: number;
+  seconds: number;
+  /** Operations per second. */
+  throughput: number;
+  unit: string;
+  /** Milliseconds. */
+  latencyMs: LatencySummary | null;
+  peakRssMb: number;
+  correctness: Correctness | null;
+  extra?: Record<string, number | string>;
+}
+
+export interface Goal {
+  name: string;
+  target: string;
+  actual: string;
+  met: boolean;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  quick: boolean;
+  store: 'sqlite' | 'esdb';
+  measurements: Measurement[];
+  /** e.g. ledger / baseline throughput. */
+  ratios: Record<string, number>;
+  goals: Goal[];
+  notes: string[];
+}
+
+export interface ScenarioOptions {
+  quick: boolean;
+  /** Environment passed through to the app configuration (EVENTSTORE_CONNECTION_STRING...). */
+  env: Record<string, string>;
+  /** Directory for the scenario's data; removed afterwards by the runner. */
+  workDir: string;
+}
+
+/** Growable list of latencies in milliseconds. */
+export class Latencies {
+  private values = new Float64Array(1024);
+  private length = 0;
+
+  add(ms: number): void {
+    if (this.length === this.values.length) {
+      const next = new Float64Array(this.values.length * 2);
+      next.set(this.values);
+      this.values = next;
+    }
+    this.values[this.length++] = ms;
+  }
+
+  get count(): number {
+    return this.length;
+  }
+
+  summary(): LatencySummary | null {
+    if (this.length === 0) return null;
+    const sorted = this.values.slice(0, this.length).sort();
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+    return { p50: round(at(50), 3), p95: round(at(95), 3), p99: round(at(99), 3), max: round(sorted[sorted.length - 1], 3) };
+  }
+}
+
+/** Samples resident memory while work runs; `peakMb` is the highest sample since `reset`. */
+export class RssSampler {
+  private peak = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly intervalMs = 20) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  sample(): number {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+    return rss / 1024 / 1024;
+  }
+
+  reset(): void {
+    this.peak = 0;
+    this.sample();
+  }
+
+  get peakMb(): number {
+    this.sample();
+    return round(this.peak / 1024 / 1024, 1);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+/**
+ * Runs `total` operations with `concurrency` of them in flight at any time (a closed loop: each
+ * finished one starts the next). Returns elapsed seconds.
+ */
+export async function closedLoop(total: number, concurrency: number, operation: (index: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = now();
+  const worker = async () => {
+    while (next < total) {
+      const index = next++;
+      await operation(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return (now() - started) / 1000;
+}
+
+/** A small seeded generator, so both sides of a comparison see the same work. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export function measurement(fields: Omit<Measurement, 'throughput'> & { throughput?: number }): Measurement {
+  return { ...fields, seconds: round(fields.seconds, 3), throughput: round(fields.throughput ?? fields.operations / fields.seconds) };
+}
+
+export function goal(name: string, target: string, actual: string, met: boolean): Goal {
+  return { name, target, actual, met };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Lets the event loop run timers and I/O that work queued (projection batches, GC). */
+export function settle(ms = 50): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
