@@ -175,3 +175,38 @@ export function median(values: number[]): number {
 export function settle(ms = 50): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+export function find(result: ScenarioResult, name: string): Measurement {
+  const found = result.measurements.find((line) => line.name === name);
+  if (!found) throw new Error(`${result.scenario} has no measurement "${name}"`);
+  return found;
+}
+
+/**
+ * With `--profile` (BENCH_PROFILE=1) the measured part alone is CPU-profiled, through the inspector,
+ * into bench/results/profiles/<name>.cpuprofile; summarise with `node bench/profile-summary.js`.
+ */
+export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (process.env.BENCH_PROFILE !== '1') return work();
+  const { Session } = await import('node:inspector');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await post('Profiler.stop');
+    const dir = join(__dirname, '..', 'results', 'profiles');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`[profile] ${file}`);
+  }
+}

@@ -51,6 +51,10 @@ const ROUTES: Route[] = [
   { name: 'GET reservations', method: 'GET', request: () => ({ path: `/v1/reservations?sku=${SKU}` }), allowed: with_(READS, 200) },
   { name: 'GET returns', method: 'GET', request: () => ({ path: `/v1/returns?sku=${SKU}` }), allowed: with_(READS, 200) },
   { name: 'GET location stock', method: 'GET', request: () => ({ path: '/v1/locations/wh-1/stock' }), allowed: with_(READS, 200) },
+  { name: 'GET balance', method: 'GET', request: () => ({ path: `${s}/balance?at=2100-01-01T00:00:00Z` }), allowed: with_(READS, 200) },
+  { name: 'GET movements', method: 'GET', request: () => ({ path: `${s}/movements?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z` }), allowed: with_(READS, 200) },
+  { name: 'GET stock report', method: 'GET', request: () => ({ path: '/v1/reports/stock?at=2100-01-01T00:00:00Z' }), allowed: with_(READS, 200) },
+  { name: 'GET verify', method: 'GET', request: () => ({ path: `/v1/audit/verify?sku=${SKU}` }), allowed: with_(READS, 200) },
   { name: 'GET projections', method: 'GET', request: () => ({ path: '/v1/admin/projections' }), allowed: { ops: 200, auditor: 200 } },
   { name: 'POST projection rebuild', method: 'POST', request: () => ({ path: '/v1/admin/projections/returns/rebuild' }), allowed: { ops: 202 } },
   { name: 'POST unknown projection rebuild', method: 'POST', request: () => ({ path: '/v1/admin/projections/no-such/rebuild' }), allowed: { ops: 404 }, code: 'PROJECTION_NOT_FOUND' },
@@ -76,6 +80,10 @@ const DOCUMENTED: Record<string, string> = {
   'GET reservations': 'get /v1/reservations',
   'GET returns': 'get /v1/returns',
   'GET location stock': 'get /v1/locations/{location}/stock',
+  'GET balance': 'get /v1/skus/{sku}/balance',
+  'GET movements': 'get /v1/skus/{sku}/movements',
+  'GET stock report': 'get /v1/reports/stock',
+  'GET verify': 'get /v1/audit/verify',
   'GET projections': 'get /v1/admin/projections',
   'POST projection rebuild': 'post /v1/admin/projections/{name}/rebuild',
   'public /health/live': 'get /health/live',
@@ -162,7 +170,7 @@ describe('access: every route for every role', () => {
   it.each(ALLOWED.map((cell) => [cell.route.name, cell.who, cell.status, cell] as const))('%s as %s: %i', async (_name, who, status, { route }) => {
     const { path, body } = route.request(who);
     const answer = await send(who, route.method, path, body);
-    const stream = /event-stream/.test(String(answer.headers['content-type']));
+    const stream = /event-stream|text\/csv|ndjson/.test(String(answer.headers['content-type']));
     expect({ status: answer.status, answered: stream || answer.body !== undefined }).toEqual({ status, answered: true });
     if (status >= 400) expect(answer.body.code).toBe(route.code);
   });

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { LedgerCoreOptions } from '@ledger/core';
 import { AppModule } from './app.module';
+import { jsonDepthLimit } from './http/json-depth.middleware';
 import { jsonOnly } from './http/json-only.middleware';
 
 /** Builds the HTTP app; main.ts and the e2e tests both start it this way. */
@@ -14,6 +15,7 @@ export async function createApp(options: LedgerCoreOptions, { logger = true } = 
   });
   app.use(jsonOnly);
   app.useBodyParser('json', { limit: options.config.bodyLimitBytes, strict: true });
+  app.use(jsonDepthLimit);
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

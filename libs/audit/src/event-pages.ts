@@ -3,6 +3,12 @@ import type { EventStore, RecordedEvent } from '@ledger/event-store';
 /** Big pages: one round trip (or one SQLite statement) per page, not per event. */
 export const DEFAULT_PAGE_SIZE = 5_000;
 
+/**
+ * Lets timers and I/O run between pages. An embedded store answers reads synchronously, so without
+ * this a long scan inside the service would hold the event loop for its whole run.
+ */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** One stream forwards from a revision, a page at a time. Ends at the stream's end (or `toRevision`). */
 export async function* streamPages(
   store: EventStore,
@@ -18,6 +24,7 @@ export async function* streamPages(
     const last = events[events.length - 1].revision;
     if (last >= currentRevision) return;
     next = last + 1;
+    await yieldToEventLoop();
   }
 }
 
@@ -33,6 +40,7 @@ export async function* allPages(
     yield events;
     // Only an empty page ends the scan: an adapter may return short pages (e.g. after filtering).
     cursor = events[events.length - 1].position;
+    await yieldToEventLoop();
   }
 }
 

@@ -26,11 +26,7 @@ interface AllocationLike {
   quantity: number;
 }
 
-/** Figures of one SKU by location, created in the order first seen (the domain's order too). */
-export function figuresMap(): Map<string, LocationFigures> {
-  return new Map();
-}
-
+/** Figures of one SKU by location, created at zero on first sight (in the domain's order too). */
 export function figuresAtIn(locations: Map<string, LocationFigures>): FiguresAt {
   return (location) => {
     let figures = locations.get(location);

@@ -33,13 +33,6 @@ export function momentFromMs(ms: number): Moment {
   return { ms, iso: new Date(ms).toISOString() };
 }
 
-/** Like parseMoment, but throws a message naming the field: for callers that validate input once. */
-export function requireMoment(text: string, field: string): Moment {
-  const moment = parseMoment(text);
-  if (!moment) throw new RangeError(`${field} must be an ISO 8601 time with a zone, e.g. 2026-01-31T23:59:59Z (got "${text}")`);
-  return moment;
-}
-
 function daysIn(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }

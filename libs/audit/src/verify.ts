@@ -169,8 +169,9 @@ export class ChainVerifier {
         message: `prevHash does not match the hash of revision ${stream.nextRevision - 1}: an event before this one was removed, replaced or reordered`,
       });
     }
-    if (!broken && storedHash !== null) {
-      const recomputed = chainHash(storedPrev ?? stream.lastHash, { type: event.type, data: event.data, metadata });
+    // The content check stands on its own (the event's own prevHash): run it after a gap too.
+    if (storedHash !== null && storedPrev !== null) {
+      const recomputed = chainHash(storedPrev, { type: event.type, data: event.data, metadata });
       if (recomputed !== storedHash) {
         broken = this.fail({
           kind: 'hash-mismatch',

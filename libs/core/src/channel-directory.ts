@@ -38,13 +38,12 @@ export class ChannelDirectory implements OnModuleInit {
 
   /** The channel's locations; null (every location) also for a channel never configured. */
   async locationsFor(channel: string): Promise<string[] | null> {
-    // A failed refresh keeps the last known setting: a reservation must not fail on a stale cache.
-    if (Date.now() - this.loadedAt > REFRESH_MS) await this.reload().catch(() => undefined);
+    await this.refreshIfStale();
     return this.state.get(channel) ?? null;
   }
 
   async list(): Promise<ChannelView[]> {
-    await this.reload();
+    await this.refreshIfStale();
     return [...this.state].map(([channel, locations]) => ({ channel, locations })).sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
@@ -66,6 +65,11 @@ export class ChannelDirectory implements OnModuleInit {
       }
     }
     throw new ConcurrencyRetriesExhaustedError(CHANNELS_STREAM_ID, MAX_ATTEMPTS);
+  }
+
+  /** A failed refresh keeps the last known settings: a reservation must not fail on a stale cache. */
+  private async refreshIfStale(): Promise<void> {
+    if (Date.now() - this.loadedAt > REFRESH_MS) await this.reload().catch(() => undefined);
   }
 
   private async reload(): Promise<void> {

@@ -58,6 +58,7 @@ interface SkuStream {
 export class SkuLedger {
   private readonly logger = new Logger(SkuLedger.name);
   private readonly streams = new Map<string, SkuStream>();
+  private ready: SkuStream[] = [];
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -78,10 +79,19 @@ export class SkuLedger {
     stream.queue.push(pending);
     if (!stream.draining) {
       stream.draining = true;
-      // Let the commands that arrive in this tick join the same batch.
-      setImmediate(() => void this.drain(stream));
+      // Let the commands that arrive in this tick join the same batch: one check-phase callback
+      // starts every SKU that has work, so their appends reach the store in the same turn and can
+      // share its commit.
+      this.ready.push(stream);
+      if (this.ready.length === 1) setImmediate(this.drainReady);
     }
   }
+
+  private readonly drainReady = (): void => {
+    const ready = this.ready;
+    this.ready = [];
+    for (const stream of ready) void this.drain(stream);
+  };
 
   private async drain(stream: SkuStream): Promise<void> {
     while (stream.queue.length > 0) {
@@ -93,8 +103,12 @@ export class SkuLedger {
   }
 
   private async process(stream: SkuStream, batch: Pending[]): Promise<void> {
-    const commands = batch.filter((pending): pending is PendingCommand => pending.kind === 'command');
-    const queries = batch.filter((pending): pending is PendingQuery => pending.kind === 'query');
+    const commands: PendingCommand[] = [];
+    const queries: PendingQuery[] = [];
+    for (const pending of batch) {
+      if (pending.kind === 'command') commands.push(pending);
+      else queries.push(pending);
+    }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       try {
         if (!stream.state) await this.load(stream);
@@ -129,7 +143,7 @@ export class SkuLedger {
     const decisions: Decision[] = [];
     let prevHash = stream.lastHash;
     for (const { command, context } of commands) {
-      const decision = decide(command, state);
+      const decision = decideQuietly(command, state);
       decisions.push(decision);
       for (const event of decision.events) {
         const wrapped = envelope(stream.streamId, event, context, command.now, prevHash);
@@ -152,8 +166,9 @@ export class SkuLedger {
   }
 
   private answer(stream: SkuStream, pending: PendingCommand, decision: Decision): void {
-    const expired = decision.events.filter((event) => event.type === EventTypes.ReservationReleased && event.data.reason === 'expired');
-    if (expired.length > 0) this.metrics.expiredHolds.inc(expired.length);
+    let expired = 0;
+    for (const event of decision.events) if (event.type === EventTypes.ReservationReleased && event.data.reason === 'expired') expired++;
+    if (expired > 0) this.metrics.expiredHolds.inc(expired);
     if (decision.error) {
       const { command } = pending;
       if (decision.error.code === 'INSUFFICIENT_STOCK' && (command.type === 'ReserveStock' || command.type === 'SellStock')) {
@@ -202,3 +217,22 @@ export class SkuLedger {
   }
 }
 
+/**
+ * `decide` without stack traces: a refusal is an answer, not a bug, and capturing the stack of every
+ * DomainError cost more than the decision itself on a sold-out SKU. Anything else thrown is a bug:
+ * `decide` is pure, so it runs again with stack traces on and that error, with its stack, propagates.
+ */
+function decideQuietly(command: SkuCommand, state: SkuState): Decision {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let decision: Decision;
+  try {
+    decision = decide(command, state);
+  } catch {
+    Error.stackTraceLimit = limit;
+    return decide(command, state);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return decision;
+}

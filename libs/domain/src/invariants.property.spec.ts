@@ -70,8 +70,8 @@ const intent = fc.oneof(
       channel: fc.option(index, { nil: null }),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('inspect' as const), id: fc.nat({ max: 99 }), restock: split, writeOff: split, fit: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('repeat' as const), back: fc.oneof(fc.nat({ max: 4 }), fc.nat()), mutate: fc.boolean(), field: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('inspect' as const), id: fc.nat({ max: 99 }), restock: split, writeOff: split, fit: fc.nat({ max: 3 }).map((n) => n > 0) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('repeat' as const), back: fc.oneof(fc.nat({ max: 4 }), fc.nat()), mutate: fc.boolean(), field: fc.nat() }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -93,6 +93,8 @@ const step = fc.record({
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 240 }).map((seconds) => seconds * 1000) },
     { weight: 1, arbitrary: fc.integer({ min: -5_000, max: 10_000 }) },
   ),
+  /** Sometimes jump exactly to the next expiry: the boundary where a hold is first treated as expired. */
+  toExpiry: fc.nat({ max: 7 }).map((n) => n === 0),
   badNow: fc.nat({ max: 39 }).map((n) => n === 0),
   intent,
 });
@@ -318,8 +320,9 @@ class Run {
     same(this.channels.get(channel), wanted);
   }
 
-  play({ advanceMs, badNow, intent }: Step): void {
+  play({ advanceMs, toExpiry, badNow, intent }: Step): void {
     this.now += advanceMs;
+    if (toExpiry && this.state.earliestHeldExpiryMs !== Infinity) this.now = Math.max(this.now, this.state.earliestHeldExpiryMs);
     if (intent.kind === 'configure') return this.configure(this.channel(intent.channel), intent.locations);
     const command = this.resolve(intent, badNow ? Number.NaN : this.now);
     this.issued.push(command);

@@ -40,6 +40,7 @@ export class ProjectionManager implements OnApplicationBootstrap, OnApplicationS
   readonly db: Database.Database;
   private readonly slots = new Map<ProjectionName, Slot>();
   private pruneTimer: NodeJS.Timeout | null = null;
+  private readonly changeLogFloors = new Set<() => number>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -57,7 +58,7 @@ export class ProjectionManager implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     for (const slot of this.slots.values()) slot.runner.start();
-    this.pruneTimer = setInterval(() => this.availability().pruneChanges(CHANGE_LOG_KEEP), 60_000);
+    this.pruneTimer = setInterval(() => this.pruneChangeLog(), 60_000);
     this.pruneTimer.unref();
   }
 
@@ -82,6 +83,27 @@ export class ProjectionManager implements OnApplicationBootstrap, OnApplicationS
 
   locationStock(): LocationStockQueries {
     return new LocationStockQueries(this.db, this.tables('location-stock'));
+  }
+
+  /**
+   * A reader of the availability change log (the Kafka relay) that must not lose changes after the
+   * position `floor()` returns (its checkpoint; -1 for all of them). Returns the unregister call.
+   */
+  addChangeLogFloor(floor: () => number): () => void {
+    this.changeLogFloors.add(floor);
+    return () => this.changeLogFloors.delete(floor);
+  }
+
+  /** Keeps the newest `keep` changes, and every change after the lowest registered floor. */
+  pruneChangeLog(keep = CHANGE_LOG_KEEP): void {
+    if (!this.db.open) return;
+    if (this.changeLogFloors.size > 0) {
+      const floor = Math.min(...[...this.changeLogFloors].map((read) => read()));
+      const changes = this.tables('channel-availability')('changes');
+      const { count } = this.db.prepare(`SELECT COUNT(*) AS count FROM ${changes} WHERE position > ?`).get(floor) as { count: number };
+      keep = Math.max(keep, count);
+    }
+    this.availability().pruneChanges(keep);
   }
 
   isProjection(name: string): name is ProjectionName {

@@ -4,6 +4,7 @@ import { StoreReadiness } from '../health/store-readiness';
 import { TokenGuard } from './auth/token.guard';
 import { AvailabilityStreamController } from './controllers/availability-stream.controller';
 import { AvailabilityController } from './controllers/availability.controller';
+import { AuditController } from './controllers/audit.controller';
 import { ChannelsController } from './controllers/channels.controller';
 import { HealthController } from './controllers/health.controller';
 import { MetricsController } from './controllers/metrics.controller';
@@ -24,6 +25,7 @@ import { ReadConsistency } from './read-consistency';
     ReservationsController,
     ReturnsController,
     SkusController,
+    AuditController,
     ChannelsController,
     AvailabilityController,
     AvailabilityStreamController,

@@ -27,6 +27,24 @@ interface EventRow {
   recorded_at: string;
 }
 
+/** Decoded events kept for subscribers reading from the same position (see readForSubscription). */
+const SHARED_PAGE_EVENTS = 40_000;
+
+interface SharedPage {
+  after: number;
+  events: RecordedEvent[];
+  /** Fewer than asked for: the head was reached, and a later append makes the page short. */
+  atHead: boolean;
+}
+
+interface PendingAppend {
+  streamId: string;
+  events: EventToAppend[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests that need no durability. */
   path: string;
@@ -45,6 +63,10 @@ export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly appendTransaction;
+  private readonly groupTransaction;
+  private pendingAppends: PendingAppend[] = [];
+  private sharedPages: SharedPage[] = [];
+  private sharedPageEvents = 0;
   private readonly waiters = new Set<() => void>();
   private readonly subscriptions = new Set<SqliteSubscription>();
   private readonly now: () => Date;
@@ -121,6 +143,18 @@ export class SqliteEventStore implements EventStore {
         return { nextExpectedRevision: revision, position };
       },
     );
+    // Called inside a transaction, appendTransaction runs in a savepoint: a throw undoes only its own writes.
+    this.groupTransaction = this.db.transaction(
+      (batch: PendingAppend[], outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: unknown })[]) => {
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, result: this.appendTransaction(item.streamId, item.events, item.expected) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      },
+    );
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
@@ -139,14 +173,56 @@ export class SqliteEventStore implements EventStore {
     return { streamExists: true, currentRevision, events: rows.map(toRecordedEvent) };
   }
 
-  async appendToStream(
-    streamId: string,
-    events: EventToAppend[],
-    options: { expectedRevision: ExpectedRevision },
-  ): Promise<AppendResult> {
-    const result = this.appendTransaction.immediate(streamId, events, options.expectedRevision);
-    if (events.length > 0) this.wakeSubscribers();
-    return result;
+  /**
+   * Appends are collected until the end of the current microtask queue and written together: one
+   * transaction (and one fsync) for every stream appended to in the same turn, each stream's append
+   * in a savepoint of its own, so one refused (wrong revision) or failing append leaves the others
+   * alone. Nobody hears back before the shared transaction is durable.
+   */
+  appendToStream(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pendingAppends.push({ streamId, events, expected: options.expectedRevision, resolve, reject });
+      if (this.pendingAppends.length === 1) queueMicrotask(this.flushAppends);
+    });
+  }
+
+  private readonly flushAppends = (): void => {
+    const batch = this.pendingAppends;
+    const __t = performance.now(); (globalThis as any).__flushes = ((globalThis as any).__flushes ?? 0) + 1; (globalThis as any).__appends = ((globalThis as any).__appends ?? 0) + batch.length;
+    queueMicrotask(() => { (globalThis as any).__flushMs = ((globalThis as any).__flushMs ?? 0) + performance.now() - __t; });
+    this.pendingAppends = [];
+    if (batch.length === 1) {
+      const [only] = batch;
+      try {
+        only.resolve(this.appendTransaction.immediate(only.streamId, only.events, only.expected));
+      } catch (error) {
+        only.reject(error);
+      }
+      if (only.events.length > 0) this.appended();
+      return;
+    }
+    const outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: unknown })[] = [];
+    try {
+      this.groupTransaction.immediate(batch, outcomes);
+    } catch (error) {
+      // The shared commit failed: nothing of the group is stored.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    let appended = false;
+    batch.forEach((item, index) => {
+      const outcome = outcomes[index];
+      if (outcome.ok) {
+        appended ||= item.events.length > 0;
+        item.resolve(outcome.result);
+      } else item.reject(outcome.error);
+    });
+    if (appended) this.appended();
+  };
+
+  private appended(): void {
+    this.dropPagesAtHead();
+    this.wakeSubscribers();
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -200,6 +276,37 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
+   * The read behind subscriptions. Projections (and relays) read the same pages in step, each from
+   * its own checkpoint: the last pages read are kept, decoded, and handed to the next subscriber
+   * asking from the same position, so a page is fetched and parsed once rather than once per
+   * subscriber. Subscribers must treat the events as read-only. Any prefix of the events after a
+   * position is a correct answer, since positions are never filled in later; a page that ended at
+   * the head is dropped on the next append here so live subscribers do not lag a round behind.
+   */
+  readForSubscription(after: number | null, maxCount: number): RecordedEvent[] {
+    const from = after ?? 0;
+    for (const page of this.sharedPages) {
+      if (page.after === from && (page.events.length >= maxCount || page.atHead)) {
+        return page.events.length > maxCount ? page.events.slice(0, maxCount) : page.events;
+      }
+    }
+    const events = this.readAllSync({ after: from, maxCount });
+    if (events.length === 0) return events;
+    this.sharedPages.push({ after: from, events, atHead: events.length < maxCount });
+    this.sharedPageEvents += events.length;
+    while (this.sharedPageEvents > SHARED_PAGE_EVENTS && this.sharedPages.length > 1) {
+      this.sharedPageEvents -= (this.sharedPages.shift() as SharedPage).events.length;
+    }
+    return events;
+  }
+
+  private dropPagesAtHead(): void {
+    if (!this.sharedPages.some((page) => page.atHead)) return;
+    this.sharedPages = this.sharedPages.filter((page) => !page.atHead);
+    this.sharedPageEvents = this.sharedPages.reduce((sum, page) => sum + page.events.length, 0);
+  }
+
+  /**
    * An append whose event ids are already the stream's events, in order, is a retry of one that
    * succeeded: answer it as before instead of writing twice or failing the retry.
    */
@@ -247,7 +354,7 @@ class SqliteSubscription implements Subscription {
       // Let the caller finish wiring up before the first batch arrives.
       await Promise.resolve();
       while (!this.stopped) {
-        const events = this.store.readAllSync({ after, maxCount: this.options.maxBatchSize ?? 1000 });
+        const events = this.store.readForSubscription(after, this.options.maxBatchSize ?? 1000);
         if (events.length > 0) {
           await this.handler.onEvents(events);
           after = events[events.length - 1].position;

@@ -95,7 +95,7 @@ export class ChannelAvailabilityProjection implements Projection {
     const channels = new Map<string, string[] | null>(sql.channels.all().map((row) => [row.channel, row.locations === null ? null : JSON.parse(row.locations)]));
     const skus = new Map<string, SkuFigures>();
     const dirtyStock = new Map<string, Set<string>>();
-    const dirtyAvailability = new Map<string, Set<string>>();
+    const dirtyAvailability = new Map<string, Set<string> | typeof EVERY_CHANNEL>();
     let changes: AvailabilityChange[] = [];
 
     const figuresFor = (sku: string): SkuFigures => {
@@ -125,31 +125,46 @@ export class ChannelAvailabilityProjection implements Projection {
         if (stock) available += stock.onHand - stock.reserved;
       }
       const current = figures.channels.get(channel);
-      const changed = !current || current.available !== available;
-      const next: ChannelAvailability = changed
-        ? { sku, channel, available, revision: figures.revision, position: event.position, updatedAt: occurredAt(event) }
-        : { ...current, revision: figures.revision };
-      figures.channels.set(channel, next);
-      mark(dirtyAvailability, sku, channel);
-      if (changed) changes.push(next);
+      if (current && current.available === available) {
+        // The count stands; it now reflects this revision. (Objects kept here are never handed out.)
+        current.revision = figures.revision;
+      } else {
+        const next: ChannelAvailability = { sku, channel, available, revision: figures.revision, position: event.position, updatedAt: occurredAt(event) };
+        figures.channels.set(channel, next);
+        // The change log gets its own copy: the one kept here moves on with later events of the batch.
+        changes.push({ ...next });
+      }
+      markChannel(sku, channel);
+    };
+
+    const markChannel = (sku: string, channel: string) => {
+      const dirty = dirtyAvailability.get(sku);
+      if (dirty === EVERY_CHANNEL) return;
+      if (dirty) dirty.add(channel);
+      else dirtyAvailability.set(sku, new Set([channel]));
     };
 
     const applyStockEvent = (event: RecordedEvent, sku: string) => {
       if (!isInventoryEvent(event)) return;
       const figures = figuresFor(sku);
       figures.revision = event.revision;
+      let dirtyLocations = dirtyStock.get(sku);
+      if (!dirtyLocations) dirtyStock.set(sku, (dirtyLocations = new Set()));
+      const marked = dirtyLocations;
       applyToLocations((location) => {
         let stock = figures.locations.get(location);
         if (!stock) figures.locations.set(location, (stock = emptyLocation()));
-        mark(dirtyStock, sku, location);
+        marked.add(location);
         return stock;
       }, event);
       const touched = locationsTouched(event);
       for (const [channel, list] of channels) {
-        if (list === null || list.some((location) => touched.includes(location)) || !figures.channels.has(channel)) recompute(sku, figures, channel, event);
-        else figures.channels.set(channel, { ...(figures.channels.get(channel) as ChannelAvailability), revision: figures.revision });
-        mark(dirtyAvailability, sku, channel);
+        const current = figures.channels.get(channel);
+        if (list === null || !current || drawsOnAny(list, touched)) recompute(sku, figures, channel, event);
+        else current.revision = figures.revision;
       }
+      // Every channel of the SKU now carries this revision.
+      dirtyAvailability.set(sku, EVERY_CHANNEL);
     };
 
     const applyChannelEvent = (event: RecordedEvent) => {
@@ -172,6 +187,10 @@ export class ChannelAvailabilityProjection implements Projection {
       }
       for (const [sku, channelNames] of dirtyAvailability) {
         const figures = skus.get(sku) as SkuFigures;
+        if (channelNames === EVERY_CHANNEL) {
+          for (const [channel, a] of figures.channels) sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
+          continue;
+        }
         for (const channel of channelNames) {
           const a = figures.channels.get(channel) as ChannelAvailability;
           sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
@@ -209,10 +228,12 @@ export class ChannelAvailabilityProjection implements Projection {
   }
 }
 
-function mark(dirty: Map<string, Set<string>>, sku: string, key: string): void {
-  let keys = dirty.get(sku);
-  if (!keys) dirty.set(sku, (keys = new Set()));
-  keys.add(key);
+/** Marks a SKU whose every channel row must be written. */
+const EVERY_CHANNEL = 'every-channel' as const;
+
+function drawsOnAny(list: readonly string[], touched: readonly string[]): boolean {
+  for (const location of touched) if (list.includes(location)) return true;
+  return false;
 }
 
 interface AvailabilityRow {
@@ -245,7 +266,9 @@ export class ChannelAvailabilityQueries {
   changesAfter(position: number): Iterable<AvailabilityChange> | null {
     const pruned = this.db.prepare('SELECT value FROM projection_meta WHERE key = ?').get(this.prunedKey()) as { value: number } | undefined;
     if (pruned && position < pruned.value) return null;
-    const rows = this.db.prepare(`SELECT * FROM ${this.t('changes')} WHERE position > ? ORDER BY seq`).iterate(position) as Iterable<AvailabilityRow>;
+    // Changes are written in ledger order, so (position, seq) is seq order; said this way the query
+    // walks the position index from `position` on instead of scanning the whole log for each read.
+    const rows = this.db.prepare(`SELECT * FROM ${this.t('changes')} WHERE position > ? ORDER BY position, seq`).iterate(position) as Iterable<AvailabilityRow>;
     return mapIterable(rows, toAvailability);
   }
 

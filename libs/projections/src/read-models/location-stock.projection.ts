@@ -66,7 +66,7 @@ export class LocationStockProjection implements Projection {
           : { ...emptyLocation(), revision: -1, updatedAt: '' };
         cache.set(key, figures);
       }
-      dirty.set(key, { sku, location, figures });
+      if (!dirty.has(key)) dirty.set(key, { sku, location, figures });
       return figures;
     };
     return {

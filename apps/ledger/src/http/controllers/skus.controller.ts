@@ -1,10 +1,8 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ChannelDirectory, SkuLedger } from '@ledger/core';
-import { channelAvailable, skuStreamId, stockTotals } from '@ledger/domain';
-import { EVENT_STORE, type EventStore } from '@ledger/event-store';
+import { channelAvailable, stockTotals } from '@ledger/domain';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
-import { LedgerQueryDto } from '../dto';
 import { ApiError } from '../errors/api-error';
 import { SkuParam } from '../id.pipe';
 
@@ -16,7 +14,6 @@ export class SkusController {
   constructor(
     private readonly ledger: SkuLedger,
     private readonly channels: ChannelDirectory,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   /** The SKU as the write side holds it: every location and every configured channel. */
@@ -32,19 +29,5 @@ export class SkusController {
       (await this.channels.list()).map(({ channel, locations: list }) => [channel, { available: channelAvailable(state, list) }]),
     );
     return { sku, revision, totals: { onHand, reserved, available, pendingInspection, shortfall, writtenOff }, locations, channels };
-  }
-
-  /** The SKU's events in order, with who made them. */
-  @Get('ledger')
-  async ledgerEntries(@Param('sku', SkuParam) sku: string, @Query() query: LedgerQueryDto) {
-    const limit = query.limit ?? 100;
-    const { events, currentRevision } = await this.store.readStream(skuStreamId(sku), { fromRevision: query.fromRevision ?? 0, maxCount: limit });
-    const last = events[events.length - 1];
-    return {
-      sku,
-      currentRevision,
-      events: events.map(({ id, type, revision, position, recordedAt, data, metadata }) => ({ id, type, revision, position, recordedAt, data, metadata })),
-      nextFromRevision: last && last.revision < currentRevision ? last.revision + 1 : null,
-    };
   }
 }

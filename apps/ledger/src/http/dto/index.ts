@@ -1,7 +1,6 @@
 export * from './adjust-stock.dto';
 export * from './configure-channel.dto';
 export * from './inspect-return.dto';
-export * from './ledger-query.dto';
 export * from './receive-return.dto';
 export * from './receive-stock.dto';
 export * from './release-reservation.dto';

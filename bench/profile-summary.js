@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * Summarises a .cpuprofile (from `npm run bench -- --profile`): self time by function and by
+ * package / source folder, and inclusive time of the functions that matter on the hot path.
+ *
+ *   node bench/profile-summary.js bench/results/profiles/<file>.cpuprofile [--top 30] [--focus name]
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const args = process.argv.slice(2);
+const file = args.find((arg) => !arg.startsWith('--'));
+if (!file) {
+  console.error('usage: node bench/profile-summary.js <file.cpuprofile> [--top N] [--focus functionName]');
+  process.exit(1);
+}
+const option = (name, fallback) => {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : fallback;
+};
+const top = Number(option('--top', 30));
+const focus = option('--focus', null);
+
+const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+
+// Self time per node from the samples and their time deltas.
+const self = new Map();
+let total = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const delta = profile.timeDeltas[i] ?? 0;
+  self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + delta);
+  total += delta;
+}
+
+const root = path.resolve(__dirname, '..');
+function where(frame) {
+  const url = frame.url || '';
+  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const local = url.replace(/^file:\/\//, '');
+  if (local.startsWith('node:')) return 'node internals';
+  const nm = local.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = local.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const relative = path.relative(root, local);
+  const parts = relative.split(path.sep);
+  if (parts[0] === 'libs' || parts[0] === 'apps') return parts.slice(0, 2).join('/') + '/' + parts[parts.length - 1];
+  return relative;
+}
+const label = (frame) => `${frame.functionName || '(anonymous)'} ${where(frame)}:${frame.lineNumber + 1}`;
+
+const byFunction = new Map();
+const byPlace = new Map();
+for (const [id, time] of self) {
+  const frame = nodes.get(id).callFrame;
+  byFunction.set(label(frame), (byFunction.get(label(frame)) ?? 0) + time);
+  byPlace.set(where(frame), (byPlace.get(where(frame)) ?? 0) + time);
+}
+
+const ms = (us) => (us / 1000).toFixed(0).padStart(7);
+const pct = (us) => ((100 * us) / total).toFixed(1).padStart(5) + '%';
+const print = (title, map, limit) => {
+  console.log(`\n${title}`);
+  for (const [name, time] of [...map].sort((a, b) => b[1] - a[1]).slice(0, limit)) console.log(`${ms(time)} ms ${pct(time)}  ${name}`);
+};
+console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
+print('self time by package / file', byPlace, 25);
+print('self time by function', byFunction, top);
+
+// Inclusive time: a sample counts once for every distinct function on its stack.
+const inclusive = new Map();
+for (const [id, time] of self) {
+  const seen = new Set();
+  for (let node = id; node !== undefined; node = parent.get(node)) {
+    const name = label(nodes.get(node).callFrame);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    inclusive.set(name, (inclusive.get(name) ?? 0) + time);
+  }
+}
+const filtered = new Map([...inclusive].filter(([name]) => (focus ? name.includes(focus) : !name.startsWith('(root)'))));
+print(`inclusive time${focus ? ` (matching ${focus})` : ''}`, filtered, top);

@@ -1,0 +1,56 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+/** A ledger app in a child process (bench/support/app-server.ts), driven over HTTP. */
+export class AppProcess {
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  static start(dataDir: string, env: Record<string, string>): Promise<AppProcess> {
+    const child = fork(join(__dirname, 'app-server.ts'), [dataDir, JSON.stringify(env)], {
+      execArgv: ['-r', join(__dirname, 'register.js'), ...process.execArgv.filter((arg) => arg.startsWith('--cpu-prof') || arg.startsWith('--max-old'))],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Promise((resolve, reject) => {
+      child.once('message', (message: { url?: string }) => (message.url ? resolve(new AppProcess(child, message.url)) : reject(new Error('app did not start'))));
+      child.once('exit', (code) => reject(new Error(`app exited with ${code} before listening`)));
+    });
+  }
+
+  private ask<T>(type: string, key: string): Promise<T> {
+    return new Promise((resolve) => {
+      const listener = (message: Record<string, unknown>) => {
+        if (key in message) {
+          this.child.off('message', listener);
+          resolve(message[key] as T);
+        }
+      };
+      this.child.on('message', listener);
+      this.child.send({ type });
+    });
+  }
+
+  rss(): Promise<{ peakMb: number; currentMb: number }> {
+    return this.ask('rss', 'rss');
+  }
+
+  resetRss(): Promise<void> {
+    return this.ask('reset-rss', 'reset');
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    await this.ask('close', 'closed');
+    await exited;
+  }
+}
+
+/** JSON over fetch, for setup and read-back. */
+export async function call(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
