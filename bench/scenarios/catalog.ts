@@ -5,14 +5,17 @@ import {
   ReceiveStockCommand,
   ReleaseReservationCommand,
   ReserveStockCommand,
+  type SkuLedger,
 } from '@ledger/core';
 import { DomainError } from '@ledger/domain';
 import { BareCounter } from '../support/bare-counter';
-import { auditStock, benchContext, projectionsCaughtUp, startLedger, storeKind, type RunningLedger } from '../support/ledger';
+import { coreLedger } from '../support/core-only';
+import { auditStock, benchContext, projectionsCaughtUp, quiesce, startLedger, storeKind, type RunningLedger } from '../support/ledger';
 import {
   Latencies,
   RssSampler,
   closedLoop,
+  cpuMeter,
   find,
   goal,
   measurement,
@@ -31,6 +34,7 @@ import { HOT_CHANNELS } from './hot-sku';
 const CONCURRENCY = 256;
 const STOCK_PER_SKU = 1_000;
 const LEDGER_LINE = 'ledger, CommandBus in process';
+const CORE_LINE = 'write side alone (SkuLedger + store, no app)';
 const SETUP_LINE = 'ledger setup: first receipt of every SKU';
 const BASELINE_LINE = 'bare SQLite counter';
 
@@ -65,22 +69,34 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     await running.bus.execute(new ReceiveStockCommand(skuName(index), { receiptId: 'initial', location, quantity: STOCK_PER_SKU }, benchContext(`setup-${index}`)));
     setupLatencies.add(now() - started);
   });
-  await projectionsCaughtUp(running);
+  await quiesce(running);
   await settle(200);
 
   rss.reset();
-  (globalThis as any).__flushes = 0; (globalThis as any).__appends = 0; (globalThis as any).__flushMs = 0;
+  let cpu = cpuMeter();
   const ledger = await profiled('catalog', () => runMix(commands, skus, channels, skuName, (operation) => ledgerOperation(running, operation)));
+  const ledgerCpu = cpu();
   const ledgerRss = rss.peakMb;
-  console.log('DEBUG flushes', (globalThis as any).__flushes, 'appends', (globalThis as any).__appends, 'flushMs', (globalThis as any).__flushMs);
   await projectionsCaughtUp(running);
   const audit = await auditStock(running.store);
   await running.close();
+
+  // The write side alone, same mix, for where the time goes.
+  const core = coreLedger(join(options.workDir, 'core'));
+  await closedLoop(skus, CONCURRENCY, async (index) => {
+    const location = index % 2 ? 'wh-east' : 'wh-west';
+    await core.ledger.execute(skuName(index), { type: 'ReceiveStock', now: Date.now(), receiptId: 'initial', location, quantity: STOCK_PER_SKU }, benchContext(`setup-${index}`));
+  });
+  cpu = cpuMeter();
+  const coreMix = await profiled('catalog-core', () => runMix(commands, skus, channels, skuName, (operation) => coreOperation(core.ledger, operation)));
+  const coreCpu = cpu();
+  await core.close();
 
   const counter = new BareCounter(options.workDir);
   for (let index = 0; index < skus; index++) counter.receive(skuName(index), STOCK_PER_SKU);
   await settle(200);
   rss.reset();
+  cpu = cpuMeter();
   const baseline = await runMix(baselineCommands, skus, channels, skuName, async (operation) => {
     await Promise.resolve();
     switch (operation.kind) {
@@ -94,6 +110,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
         return counter.receive(operation.sku, operation.quantity);
     }
   });
+  const baselineCpu = cpu();
   const baselineRss = rss.peakMb;
   const counterOversold = counter.oversold();
   counter.close();
@@ -107,7 +124,17 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     latencyMs: ledger.latencies.summary(),
     peakRssMb: ledgerRss,
     correctness: { accepted: ledger.accepted, refused: ledger.refused, oversold: audit.oversold, errors: ledger.errors },
-    extra: { ...ledger.mix, skus, concurrency: CONCURRENCY },
+    extra: { ...ledger.mix, skus, concurrency: CONCURRENCY, cpuUsPerOp: round((ledgerCpu / commands) * 1e6, 1) },
+  });
+  const coreLine = measurement({
+    name: CORE_LINE,
+    operations: commands,
+    seconds: coreMix.seconds,
+    unit: 'commands/s',
+    latencyMs: coreMix.latencies.summary(),
+    peakRssMb: ledgerRss,
+    correctness: { accepted: coreMix.accepted, refused: coreMix.refused, oversold: 0, errors: coreMix.errors },
+    extra: { cpuUsPerOp: round((coreCpu / commands) * 1e6, 1) },
   });
   const setupLine = measurement({
     name: SETUP_LINE,
@@ -126,13 +153,13 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     latencyMs: baseline.latencies.summary(),
     peakRssMb: baselineRss,
     correctness: { accepted: baseline.accepted, refused: baseline.refused, oversold: counterOversold, errors: 0 },
-    extra: { ...baseline.mix },
+    extra: { ...baseline.mix, cpuUsPerOp: round((baselineCpu / baselineCommands) * 1e6, 1) },
   });
   return {
     scenario: 'catalog',
     quick: options.quick,
     store: storeKind(options.env),
-    measurements: [ledgerLine, setupLine, baselineLine],
+    measurements: [ledgerLine, coreLine, setupLine, baselineLine],
     ratios: { 'ledger / bare counter': round(ledgerLine.throughput / baselineLine.throughput, 2) },
     goals: [],
     notes: [
@@ -225,6 +252,29 @@ async function ledgerOperation(running: RunningLedger, operation: Operation): Pr
       return true;
     case 'receive':
       await running.bus.execute(new ReceiveStockCommand(operation.sku, { receiptId: operation.id, location: operation.location, quantity: operation.quantity }, context));
+      return true;
+  }
+}
+
+async function coreOperation(ledger: SkuLedger, operation: Operation): Promise<boolean> {
+  const context = benchContext(`${operation.kind}-${operation.id}`);
+  const at = Date.now();
+  switch (operation.kind) {
+    case 'reserve':
+      await ledger.execute(
+        operation.sku,
+        { type: 'ReserveStock', now: at, reservationId: operation.id, channel: operation.channel, channelLocations: HOT_CHANNELS[operation.channel], quantity: operation.quantity, ttlSeconds: 900 },
+        context,
+      );
+      return true;
+    case 'commit':
+      await ledger.execute(operation.sku, { type: 'CommitReservation', now: at, reservationId: operation.id }, context);
+      return true;
+    case 'release':
+      await ledger.execute(operation.sku, { type: 'ReleaseReservation', now: at, reservationId: operation.id, reason: 'cancelled' }, context);
+      return true;
+    case 'receive':
+      await ledger.execute(operation.sku, { type: 'ReceiveStock', now: at, receiptId: operation.id, location: operation.location, quantity: operation.quantity }, context);
       return true;
   }
 }

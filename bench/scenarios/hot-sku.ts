@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import { ConfigureChannelCommand, ReceiveStockCommand, ReserveStockCommand } from '@ledger/core';
+import { ConfigureChannelCommand, ReceiveStockCommand, ReserveStockCommand, SkuLedger } from '@ledger/core';
 import { DomainError } from '@ledger/domain';
 import { BareCounter } from '../support/bare-counter';
-import { auditStock, benchContext, projectionsCaughtUp, startLedger, storeKind, type RunningLedger } from '../support/ledger';
+import { coreLedger } from '../support/core-only';
+import { auditStock, benchContext, projectionsCaughtUp, quiesce, startLedger, storeKind, type RunningLedger } from '../support/ledger';
 import {
   Latencies,
   RssSampler,
   closedLoop,
+  cpuMeter,
   find,
   goal,
   measurement,
@@ -33,6 +35,7 @@ export const HOT_ATTEMPTS = 20_000;
 export const HOT_CONCURRENCY = 512;
 const WARMUP_ATTEMPTS = 4_000;
 const LEDGER_LINE = 'ledger, CommandBus in process';
+const CORE_LINE = 'write side alone (SkuLedger + store, no app)';
 
 /**
  * A flash sale on one SKU through the CommandBus in this process: 1,000 units, 20,000 holds of one
@@ -47,11 +50,13 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   }
   // Warm-up on another SKU so both sides are measured with optimised code.
   await flashSale(running, 'WARMUP', channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
-  await projectionsCaughtUp(running);
+  await quiesce(running);
   await settle(200);
 
   rss.reset();
+  let cpu = cpuMeter();
   const ledger = await profiled('hot-sku', () => flashSale(running, 'HOT-1', channels, HOT_ATTEMPTS, HOT_UNITS));
+  const ledgerCpu = cpu();
   const ledgerRss = rss.peakMb;
   await projectionsCaughtUp(running);
   const audit = await auditStock(running.store);
@@ -59,13 +64,24 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   const reservedInStore = stream.events.filter((event) => event.type === 'inventory.stock-reserved.v1').length;
   await running.close();
 
+  const core = coreLedger(join(options.workDir, 'core'));
+  await coreSale(core.ledger, 'WARMUP', channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
+  await settle(100);
+  cpu = cpuMeter();
+  const coreOutcome = await coreSale(core.ledger, 'HOT-1', channels, HOT_ATTEMPTS, HOT_UNITS);
+  const coreCpu = cpu();
+  const coreAudit = await auditStock(core.store);
+  await core.close();
+
   const baselineRunner = new BareCounter(options.workDir);
   baselineRunner.receive('WARMUP', HOT_UNITS / 4);
   await counterSale(baselineRunner, 'WARMUP', WARMUP_ATTEMPTS);
   await settle(200);
   rss.reset();
   baselineRunner.receive('HOT-1', HOT_UNITS);
+  cpu = cpuMeter();
   const baseline = await counterSale(baselineRunner, 'HOT-1', HOT_ATTEMPTS);
+  const baselineCpu = cpu();
   const baselineRss = rss.peakMb;
   const counterOversold = baselineRunner.oversold();
   baselineRunner.close();
@@ -80,7 +96,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     latencyMs: ledger.latencies.summary(),
     peakRssMb: ledgerRss,
     correctness: { accepted: ledger.accepted, refused: ledger.refused, oversold, errors: ledger.errors },
-    extra: { acceptedPerSecond: round(ledger.accepted / ledger.seconds), reservedEventsInStore: reservedInStore, concurrency: HOT_CONCURRENCY },
+    extra: { acceptedPerSecond: round(ledger.accepted / ledger.seconds), reservedEventsInStore: reservedInStore, concurrency: HOT_CONCURRENCY, cpuUsPerOp: round((ledgerCpu / HOT_ATTEMPTS) * 1e6, 1) },
   });
   const baselineLine = measurement({
     name: 'bare SQLite counter',
@@ -90,13 +106,23 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     latencyMs: baseline.latencies.summary(),
     peakRssMb: baselineRss,
     correctness: { accepted: baseline.accepted, refused: baseline.refused, oversold: counterOversold, errors: 0 },
-    extra: { acceptedPerSecond: round(baseline.accepted / baseline.seconds), concurrency: HOT_CONCURRENCY },
+    extra: { acceptedPerSecond: round(baseline.accepted / baseline.seconds), concurrency: HOT_CONCURRENCY, cpuUsPerOp: round((baselineCpu / HOT_ATTEMPTS) * 1e6, 1) },
+  });
+  const coreLine = measurement({
+    name: CORE_LINE,
+    operations: HOT_ATTEMPTS,
+    seconds: coreOutcome.seconds,
+    unit: 'reservation attempts/s',
+    latencyMs: coreOutcome.latencies.summary(),
+    peakRssMb: ledgerRss,
+    correctness: { accepted: coreOutcome.accepted, refused: coreOutcome.refused, oversold: coreAudit.oversold, errors: coreOutcome.errors },
+    extra: { concurrency: HOT_CONCURRENCY, cpuUsPerOp: round((coreCpu / HOT_ATTEMPTS) * 1e6, 1) },
   });
   return {
     scenario: 'hot-sku',
     quick: options.quick,
     store: storeKind(options.env),
-    measurements: [ledgerLine, baselineLine],
+    measurements: [ledgerLine, coreLine, baselineLine],
     ratios: { 'ledger / bare counter': round(ledgerLine.throughput / baselineLine.throughput, 2) },
     goals: [],
     notes: [
@@ -157,6 +183,33 @@ async function flashSale(running: RunningLedger, sku: string, channels: string[]
     outcome.latencies.add(now() - started);
   });
   if (firstError) console.error(`[hot-sku] ${outcome.errors} unexpected errors, first:`, firstError);
+  return outcome;
+}
+
+async function coreSale(ledger: SkuLedger, sku: string, channels: string[], attempts: number, units: number): Promise<SaleOutcome> {
+  const at = Date.now();
+  let receipt = 0;
+  for (const [location, quantity] of Object.entries(HOT_STOCK)) {
+    const id = `rcpt-${++receipt}`;
+    await ledger.execute(sku, { type: 'ReceiveStock', now: at, receiptId: id, location, quantity: (quantity / HOT_UNITS) * units }, benchContext(`${sku}-${id}`));
+  }
+  const outcome: SaleOutcome = { seconds: 0, accepted: 0, refused: 0, errors: 0, latencies: new Latencies() };
+  outcome.seconds = await closedLoop(attempts, HOT_CONCURRENCY, async (index) => {
+    const started = now();
+    const channel = channels[index % channels.length];
+    try {
+      await ledger.execute(
+        sku,
+        { type: 'ReserveStock', now: Date.now(), reservationId: `r-${index}`, channel, channelLocations: HOT_CHANNELS[channel], quantity: 1, ttlSeconds: 900 },
+        benchContext(`${sku}-r-${index}`),
+      );
+      outcome.accepted++;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'INSUFFICIENT_STOCK') outcome.refused++;
+      else outcome.errors++;
+    }
+    outcome.latencies.add(now() - started);
+  });
   return outcome;
 }
 

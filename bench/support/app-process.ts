@@ -16,7 +16,7 @@ export class AppProcess {
     });
   }
 
-  private ask<T>(type: string, key: string): Promise<T> {
+  private ask<T>(type: string, key: string, extra: Record<string, unknown> = {}): Promise<T> {
     return new Promise((resolve) => {
       const listener = (message: Record<string, unknown>) => {
         if (key in message) {
@@ -25,16 +25,26 @@ export class AppProcess {
         }
       };
       this.child.on('message', listener);
-      this.child.send({ type });
+      this.child.send({ type, ...extra });
     });
   }
 
-  rss(): Promise<{ peakMb: number; currentMb: number }> {
+  /** Peak and current resident MB of the app process, and the CPU seconds it has used so far. */
+  rss(): Promise<{ peakMb: number; currentMb: number; cpuSeconds: number }> {
     return this.ask('rss', 'rss');
   }
 
   resetRss(): Promise<void> {
     return this.ask('reset-rss', 'reset');
+  }
+
+  /** With BENCH_PROFILE=1: profiles the app process between the two calls. */
+  async profileStart(): Promise<void> {
+    await this.ask('profile-start', 'profiling');
+  }
+
+  async profileStop(name: string): Promise<void> {
+    await this.ask('profile-stop', 'profiled', { name });
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { EventTypes, skuFromStreamId, type Allocation } from '@ledger/domain';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { loadConfig, MetricsService, type LedgerConfig } from '@ledger/platform';
 import { ProjectionManager } from '@ledger/projections';
+import { AvailabilityRelay, LedgerRelay, type RelayStatus } from '@ledger/relay';
 import { createApp } from '../../apps/ledger/src/bootstrap';
 
 export interface RunningLedger {
@@ -75,6 +76,31 @@ export async function projectionsCaughtUp(running: RunningLedger, timeoutMs = 12
   if (head === null) return;
   for (const name of ['channel-availability', 'reservations', 'returns', 'location-stock'] as const) {
     if (!(await running.projections.waitForPosition(name, head, timeoutMs))) throw new Error(`${name} did not reach ${head} in ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Everything that runs behind the write side has caught up: the projections and the relays (the
+ * ledger relay copies every event to the bus; on the in-process bus that also costs memory), so a
+ * measurement that starts now is not sharing the event loop with a backlog.
+ */
+export async function quiesce(running: RunningLedger, timeoutMs = 600_000): Promise<void> {
+  await projectionsCaughtUp(running, timeoutMs);
+  const relays = [LedgerRelay, AvailabilityRelay].map((type) => {
+    try {
+      return running.app.get<{ status(): Promise<RelayStatus> }>(type, { strict: false });
+    } catch {
+      return null;
+    }
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (const relay of relays) {
+    while (relay) {
+      const status = await relay.status();
+      if (status.lagPositions === 0 || status.head === null) break;
+      if (Date.now() > deadline) throw new Error(`relay ${status.name} still ${status.lagPositions} positions behind`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 }
 

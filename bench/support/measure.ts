@@ -119,6 +119,15 @@ export class RssSampler {
   }
 }
 
+/** CPU seconds (user + system) this process used since the call; robust to other load on the machine. */
+export function cpuMeter(): () => number {
+  const start = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / 1e6;
+  };
+}
+
 export function now(): number {
   return performance.now();
 }
@@ -184,10 +193,20 @@ export function find(result: ScenarioResult, name: string): Measurement {
 
 /**
  * With `--profile` (BENCH_PROFILE=1) the measured part alone is CPU-profiled, through the inspector,
- * into bench/results/profiles/<name>.cpuprofile; summarise with `node bench/profile-summary.js`.
+ * into bench/results/profiles/<name>-<pid>.cpuprofile; summarise with `node bench/profile-summary.js`.
  */
 export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
-  if (process.env.BENCH_PROFILE !== '1') return work();
+  const stop = await startProfile();
+  try {
+    return await work();
+  } finally {
+    await stop(name);
+  }
+}
+
+/** Starts the CPU profiler when profiling is on; the returned function stops it and writes the file. */
+export async function startProfile(): Promise<(name: string) => Promise<void>> {
+  if (process.env.BENCH_PROFILE !== '1') return async () => undefined;
   const { Session } = await import('node:inspector');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
@@ -198,9 +217,7 @@ export async function profiled<T>(name: string, work: () => Promise<T>): Promise
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 200 });
   await post('Profiler.start');
-  try {
-    return await work();
-  } finally {
+  return async (name) => {
     const { profile } = await post('Profiler.stop');
     const dir = join(__dirname, '..', 'results', 'profiles');
     mkdirSync(dir, { recursive: true });
@@ -208,5 +225,5 @@ export async function profiled<T>(name: string, work: () => Promise<T>): Promise
     writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
     console.log(`[profile] ${file}`);
-  }
+  };
 }

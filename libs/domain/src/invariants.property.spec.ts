@@ -44,11 +44,11 @@ const rawLocations = fc.option(fc.array(fc.constantFrom(...LOCATIONS, 'ELSEWHERE
 
 const intent = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('receive' as const), id: fc.nat({ max: 19 }), location: index, quantity: quantityUpTo(12), reference: ref }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('count' as const), id: fc.nat({ max: 19 }), location: index, value: countedQuantity, belowHeld: fc.boolean(), reason }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('count' as const), id: fc.nat({ max: 19 }), location: index, value: countedQuantity, belowHeld: fc.boolean(), reason }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delta' as const), id: fc.nat({ max: 19 }), location: index, value: delta, reason }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('malformedAdjust' as const), id: fc.nat({ max: 19 }), location: index, both: fc.boolean() }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('reserve' as const), id: fc.nat({ max: 29 }), channel: index, rawLocations, quantity, ttlSeconds, orderRef: ref }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), id: fc.nat({ max: 99 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('commit' as const), id: fc.nat({ max: 99 }) }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -641,6 +641,20 @@ class Run {
       const cover = Math.min(was?.shortfall ?? 0, added.quantity);
       is(now.shortfall, (was?.shortfall ?? 0) - cover);
       is(now.reserved, (was?.reserved ?? 0) + cover);
+    }
+
+    // Released holds give back their unbacked units first: what a count left short goes before what is backed.
+    if (decision.events.length && decision.events.every((e) => e.type === EventTypes.ReservationReleased)) {
+      const releasedAt = new Map<string, number>();
+      for (const event of decision.events as ReservationReleased[]) {
+        for (const a of event.data.allocations) releasedAt.set(a.location, (releasedAt.get(a.location) ?? 0) + a.quantity);
+      }
+      for (const [location, quantity] of releasedAt) {
+        const was = before.locations.get(location)!;
+        const fromShortfall = Math.min(was.shortfall, quantity);
+        is(state.locations.get(location)!.shortfall, was.shortfall - fromShortfall);
+        is(state.locations.get(location)!.reserved, was.reserved - (quantity - fromShortfall));
+      }
     }
 
     // Conservation, per location: on hand is what the events brought in less what they took out.

@@ -21,6 +21,8 @@ export interface RunnerHooks {
 }
 
 const RESTART_DELAYS_MS = [100, 500, 2_000, 5_000, 10_000];
+/** Events applied in one transaction at most while catching up. */
+const CATCH_UP_TRANSACTION_EVENTS = 50_000;
 
 /**
  * Feeds one projection generation from the ledger's global order. Each batch is applied and its
@@ -41,7 +43,12 @@ export class ProjectionRunner {
   private restartTimer: NodeJS.Timeout | null = null;
   private waiters: { position: number; resolve(): void }[] = [];
   private caughtUpWaiters: (() => void)[] = [];
+  /** Full pages read while catching up and not applied yet (see onEvents). */
+  private held: RecordedEvent[][] = [];
+  private heldCount = 0;
   private readonly statements;
+  /** A batch, its stream revisions and its checkpoint: one transaction. */
+  private readonly applyTransaction: (writer: ProjectionWriter, fresh: RecordedEvent[], lastRevisions: Map<string, number>, position: number) => void;
 
   constructor(
     readonly projection: Projection,
@@ -49,7 +56,7 @@ export class ProjectionRunner {
     private readonly db: Database.Database,
     private readonly store: EventStore,
     private readonly hooks: RunnerHooks = {},
-    private readonly batchSize = 1_000,
+    private readonly batchSize = 5_000,
   ) {
     this.logger = new Logger(`Projection:${projection.name}`);
     db.exec(projection.schema(tableNamesFor(projection.name, generation)));
@@ -70,17 +77,27 @@ export class ProjectionRunner {
       ),
     };
     this.checkpoint = this.statements.readCheckpoint.get(projection.name, generation)?.position ?? null;
+    this.applyTransaction = db.transaction((writer: ProjectionWriter, fresh: RecordedEvent[], lastRevisions: Map<string, number>, position: number) => {
+      writer.apply(fresh);
+      for (const [streamId, revision] of lastRevisions) {
+        this.statements.writeRevision.run(this.projection.name, this.generation, streamId, revision);
+      }
+      this.statements.writeCheckpoint.run(this.projection.name, this.generation, position, new Date().toISOString());
+    });
   }
 
   start(): void {
     if (this.subscription) return;
     this.state = 'catching_up';
+    // Pages held from before a stop or failure are read again from the checkpoint.
+    this.held = [];
+    this.heldCount = 0;
     this.revisions.clear();
     this.writer = this.projection.open(this.db, tableNamesFor(this.projection.name, this.generation));
     this.subscription = this.store.subscribeToAll(
       { after: this.checkpoint, maxBatchSize: this.batchSize },
       {
-        onEvents: (events) => this.applyBatch(events),
+        onEvents: (events) => this.onEvents(events),
         onCaughtUp: () => this.markCaughtUp(),
         onStopped: (error) => this.onStopped(error),
       },
@@ -113,12 +130,18 @@ export class ProjectionRunner {
   waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
     if (this.checkpoint !== null && this.checkpoint >= position) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const waiter = { position, resolve: () => resolve(true) };
-      this.waiters.push(waiter);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((other) => other !== waiter);
         resolve(false);
       }, timeoutMs).unref();
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
     });
   }
 
@@ -128,6 +151,30 @@ export class ProjectionRunner {
     return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
+  /**
+   * While catching up (a start from far behind, or a rebuild), full pages mean more is waiting right
+   * behind them: up to CATCH_UP_TRANSACTION_EVENTS of them are applied as one batch, so a row that
+   * many events touch is written once rather than once per page. A page that is not full, or the
+   * store saying we are caught up, applies what is held at once; live batches are applied as they come.
+   */
+  private onEvents(events: RecordedEvent[]): void {
+    if (this.state === 'catching_up' && events.length >= this.batchSize && this.heldCount + events.length < CATCH_UP_TRANSACTION_EVENTS) {
+      this.held.push(events);
+      this.heldCount += events.length;
+      return;
+    }
+    this.held.push(events);
+    this.applyHeld();
+  }
+
+  private applyHeld(): void {
+    if (this.held.length === 0) return;
+    const batch = this.held.length === 1 ? this.held[0] : this.held.flat();
+    this.held = [];
+    this.heldCount = 0;
+    this.applyBatch(batch);
+  }
+
   private applyBatch(events: RecordedEvent[]): void {
     const writer = this.writer as ProjectionWriter;
     const fresh = events.filter((event) => event.revision > this.appliedRevision(event.streamId));
@@ -135,13 +182,7 @@ export class ProjectionRunner {
     const lastRevisions = new Map<string, number>();
     for (const event of fresh) lastRevisions.set(event.streamId, event.revision);
     try {
-      this.db.transaction(() => {
-        writer.apply(fresh);
-        for (const [streamId, revision] of lastRevisions) {
-          this.statements.writeRevision.run(this.projection.name, this.generation, streamId, revision);
-        }
-        this.statements.writeCheckpoint.run(this.projection.name, this.generation, last.position, new Date().toISOString());
-      })();
+      this.applyTransaction(writer, fresh, lastRevisions, last.position);
     } catch (error) {
       writer.discard?.();
       throw error;
@@ -166,6 +207,7 @@ export class ProjectionRunner {
   }
 
   private markCaughtUp(): void {
+    this.applyHeld();
     this.state = 'running';
     for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
   }

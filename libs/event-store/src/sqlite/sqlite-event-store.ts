@@ -126,7 +126,8 @@ export class SqliteEventStore implements EventStore {
         assertExpected(streamId, expected, current);
         const recordedAt = this.now().toISOString();
         let revision = current;
-        let position = this.statements.head.get()?.position ?? 0;
+        // Each insert says its own position; the head is only the answer to an empty append.
+        let position = events.length > 0 ? 0 : (this.statements.head.get()?.position ?? 0);
         for (const event of events) {
           revision += 1;
           const info = this.statements.insert.run(
@@ -188,8 +189,6 @@ export class SqliteEventStore implements EventStore {
 
   private readonly flushAppends = (): void => {
     const batch = this.pendingAppends;
-    const __t = performance.now(); (globalThis as any).__flushes = ((globalThis as any).__flushes ?? 0) + 1; (globalThis as any).__appends = ((globalThis as any).__appends ?? 0) + batch.length;
-    queueMicrotask(() => { (globalThis as any).__flushMs = ((globalThis as any).__flushMs ?? 0) + performance.now() - __t; });
     this.pendingAppends = [];
     if (batch.length === 1) {
       const [only] = batch;

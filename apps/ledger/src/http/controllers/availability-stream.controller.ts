@@ -45,8 +45,12 @@ export class AvailabilityStreamController {
     response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     response.write(': availability stream\n\n');
     let backlogDone = false;
+    let closed = false;
     const pendingLive: AvailabilityChange[] = [];
     const send = (change: AvailabilityChange) => {
+      // A batch goes on after a slow client was dropped midway: a write after end would be an
+      // unhandled 'error' on the response, which takes the whole process down.
+      if (closed) return;
       response.write(`id: ${change.position}\nevent: availability\ndata: ${JSON.stringify(change)}\n\n`);
       if (response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
     };
@@ -57,17 +61,20 @@ export class AvailabilityStreamController {
         else pendingLive.push(change);
       }
     });
-    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    let closed = false;
+    const heartbeat = setInterval(() => !closed && response.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const close = (reason: string) => {
       if (closed) return;
       closed = true;
       live.unsubscribe();
       clearInterval(heartbeat);
       this.release(principal);
-      if (reason !== 'client closed') response.end(`event: closed\ndata: ${JSON.stringify({ reason })}\n\n`);
+      // A slow client is cut off at once: ending politely would keep the megabyte it did not read
+      // (and the goodbye queued behind it) in memory for as long as it keeps the connection open.
+      if (reason === 'slow client') response.destroy();
+      else if (reason !== 'client closed') response.end(`event: closed\ndata: ${JSON.stringify({ reason })}\n\n`);
     };
     request.on('close', () => close('client closed'));
+    response.on('error', () => close('client closed'));
 
     // Every change of one ledger position arrives in one live batch, so "after the backlog's last
     // position" splits backlog from live without losing or repeating a change.
