@@ -1,7 +1,7 @@
 import { allocate, availableWith } from './allocation';
 import type * as C from './commands';
 import { DomainError } from './errors';
-import { EventTypes, type InventoryEvent, type ReservationReleased } from './events';
+import { ADJUSTMENT_REASONS, EventTypes, type InventoryEvent, type ReservationReleased } from './events';
 import type * as R from './results';
 import type { Reservation, SkuState } from './state';
 
@@ -66,6 +66,9 @@ function adjustStock(command: C.AdjustStock, state: SkuState): Decision {
   const hasCount = command.countedQuantity !== undefined;
   if (hasCount === (command.delta !== undefined)) {
     throw new DomainError('INVALID_COMMAND', 'give exactly one of countedQuantity and delta', { field: 'countedQuantity' });
+  }
+  if (!ADJUSTMENT_REASONS.includes(reason)) {
+    throw new DomainError('INVALID_COMMAND', `reason must be one of ${ADJUSTMENT_REASONS.join(', ')}`, { field: 'reason' });
   }
   const mode = hasCount ? 'count' : 'delta';
   const previous = state.adjustments.get(adjustmentId);

@@ -314,7 +314,7 @@ class Run {
     }
     is(duplicated, false);
     const wanted = locations && locations.length ? locations : null;
-    const unchanged = this.channels.has(channel) && isDeepStrictEqual(this.channels.get(channel), wanted);
+    const unchanged = this.channels.has(channel) && isDeepStrictEqual(plain(this.channels.get(channel)), plain(wanted));
     same(events, unchanged ? [] : [{ type: EventTypes.ChannelConfigured, data: { channel, locations: wanted } }]);
     for (const event of events) evolveChannels(this.channels, event);
     same(this.channels.get(channel), wanted);
