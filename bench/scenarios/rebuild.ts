@@ -177,6 +177,7 @@ async function trackProgress(running: RunningLedger, rss: RssSampler, started: n
     while (sampling) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       const share = ((await applied()) - before) / goalTotal;
+      if (!sampling) break;
       for (let i = 0; i < marks.length; i++) if (Number.isNaN(rssAt[i]) && share >= marks[i]) rssAt[i] = round(rss.sample(), 1);
     }
   })();

@@ -153,7 +153,8 @@ export class CommandIntake implements OnModuleInit {
         const body = error.getResponse() as ApiErrorBody;
         return { ok: false, reason: 'validation failed', fields: body.details.fields as FieldProblem[], commandId, type: type as CommandType };
       }
-      throw error;
+      this.logger.error(`validating a ${type} command failed unexpectedly; dead-lettered`, (error as Error)?.stack ?? String(error));
+      return { ok: false, reason: 'internal error', commandId, type: type as CommandType };
     }
   }
 

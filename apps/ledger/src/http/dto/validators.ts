@@ -3,6 +3,7 @@ import { IsInt, IsString, Length, Matches, Max, Min, type ValidationOptions } fr
 
 /** Ids travel in URLs, Kafka keys and stream names: a conservative alphabet, at most 200 characters. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@~-]*$/;
+export const CHANNEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@~-]*$/;
 export const ID_MAX_LENGTH = 200;
 export const MAX_QUANTITY = 1_000_000_000;
 
