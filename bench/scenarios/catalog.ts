@@ -21,6 +21,7 @@ import {
   measurement,
   now,
   profiled,
+  RUN_TAG,
   round,
   seededRandom,
   settle,
@@ -59,7 +60,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   for (const [channel, locations] of Object.entries(HOT_CHANNELS)) {
     await running.bus.execute(new ConfigureChannelCommand(channel, locations, benchContext(`channel-${channel}`)));
   }
-  const skuName = (index: number) => `CAT-${String(index).padStart(5, '0')}`;
+  const skuName = (index: number) => `CAT-${String(index).padStart(5, '0')}-${RUN_TAG}`;
 
   // Setup, measured too: creating 10,000 streams is work a catalogue import does.
   const setupLatencies = new Latencies();
@@ -82,7 +83,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   await running.close();
 
   // The write side alone, same mix, for where the time goes.
-  const core = coreLedger(join(options.workDir, 'core'));
+  const core = coreLedger(join(options.workDir, 'core'), options.env);
   await closedLoop(skus, CONCURRENCY, async (index) => {
     const location = index % 2 ? 'wh-east' : 'wh-west';
     await core.ledger.execute(skuName(index), { type: 'ReceiveStock', now: Date.now(), receiptId: 'initial', location, quantity: STOCK_PER_SKU }, benchContext(`setup-${index}`));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { AppProcess, call } from '../support/app-process';
 import { storeKind } from '../support/ledger';
-import { Latencies, find, goal, measurement, round, settle, type Correctness, type Goal, type Measurement, type ScenarioOptions, type ScenarioResult } from '../support/measure';
+import { Latencies, RUN_TAG, find, goal, measurement, round, settle, type Correctness, type Goal, type Measurement, type ScenarioOptions, type ScenarioResult } from '../support/measure';
 import { HOT_CHANNELS, HOT_STOCK, HOT_UNITS } from './hot-sku';
 
 // autocannon ships no types; this is the part the bench uses.
@@ -48,15 +48,15 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
       }
     };
     // Warm-up: JIT and connection setup, on another SKU.
-    await receive('WARMUP', HOT_UNITS / 4);
-    await cannon(app.url, 'WARMUP', channels, Math.min(4_000, attempts), 'w');
+    await receive(`WARMUP-${RUN_TAG}`, HOT_UNITS / 4);
+    await cannon(app.url, `WARMUP-${RUN_TAG}`, channels, Math.min(4_000, attempts), 'w');
     await settle(300);
 
     const lines: Measurement[] = [];
     const notes: string[] = [];
     for (const [sku, connections, name] of [
-      ['HOT-1', CONNECTIONS, LINE],
-      ['HOT-2', MODERATE_CONNECTIONS, MODERATE_LINE],
+      [`HOT-1-${RUN_TAG}`, CONNECTIONS, LINE],
+      [`HOT-2-${RUN_TAG}`, MODERATE_CONNECTIONS, MODERATE_LINE],
     ] as const) {
       await receive(sku, HOT_UNITS);
       await settle(200);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ConfigureChannelCommand, ReceiveStockCommand, ReserveStockCommand, SkuLedger } from '@ledger/core';
-import { DomainError } from '@ledger/domain';
+import { DomainError, skuStreamId } from '@ledger/domain';
 import { BareCounter } from '../support/bare-counter';
 import { coreLedger } from '../support/core-only';
 import { auditStock, benchContext, projectionsCaughtUp, quiesce, startLedger, storeKind, type RunningLedger } from '../support/ledger';
@@ -14,6 +14,7 @@ import {
   measurement,
   now,
   profiled,
+  RUN_TAG,
   round,
   settle,
   type Correctness,
@@ -35,6 +36,8 @@ export const HOT_ATTEMPTS = 20_000;
 export const HOT_CONCURRENCY = 512;
 const WARMUP_ATTEMPTS = 4_000;
 const LEDGER_LINE = 'ledger, CommandBus in process';
+const HOT_SKU = `HOT-1-${RUN_TAG}`;
+const WARMUP_SKU = `WARMUP-${RUN_TAG}`;
 const CORE_LINE = 'write side alone (SkuLedger + store, no app)';
 
 /**
@@ -49,26 +52,26 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     await running.bus.execute(new ConfigureChannelCommand(channel, locations, benchContext(`channel-${channel}`)));
   }
   // Warm-up on another SKU so both sides are measured with optimised code.
-  await flashSale(running, 'WARMUP', channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
+  await flashSale(running, WARMUP_SKU, channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
   await quiesce(running);
   await settle(200);
 
   rss.reset();
   let cpu = cpuMeter();
-  const ledger = await profiled('hot-sku', () => flashSale(running, 'HOT-1', channels, HOT_ATTEMPTS, HOT_UNITS));
+  const ledger = await profiled('hot-sku', () => flashSale(running, HOT_SKU, channels, HOT_ATTEMPTS, HOT_UNITS));
   const ledgerCpu = cpu();
   const ledgerRss = rss.peakMb;
   await projectionsCaughtUp(running);
   const audit = await auditStock(running.store);
-  const stream = await running.store.readStream('inventory-sku-HOT-1');
+  const stream = await running.store.readStream(skuStreamId(HOT_SKU));
   const reservedInStore = stream.events.filter((event) => event.type === 'inventory.stock-reserved.v1').length;
   await running.close();
 
-  const core = coreLedger(join(options.workDir, 'core'));
-  await coreSale(core.ledger, 'WARMUP', channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
+  const core = coreLedger(join(options.workDir, 'core'), options.env);
+  await coreSale(core.ledger, WARMUP_SKU, channels, WARMUP_ATTEMPTS, HOT_UNITS / 4);
   await settle(100);
   cpu = cpuMeter();
-  const coreOutcome = await coreSale(core.ledger, 'HOT-1', channels, HOT_ATTEMPTS, HOT_UNITS);
+  const coreOutcome = await coreSale(core.ledger, HOT_SKU, channels, HOT_ATTEMPTS, HOT_UNITS);
   const coreCpu = cpu();
   const coreAudit = await auditStock(core.store);
   await core.close();
@@ -127,7 +130,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
     goals: [],
     notes: [
       `${WARMUP_ATTEMPTS} warm-up attempts on another SKU first, for both sides; the projections run live in the same process.`,
-      `Ledger store audit: ${audit.events} events, ${reservedInStore} holds stored on HOT-1, ${audit.oversold} units oversold.`,
+      `Ledger store audit: ${audit.events} events, ${reservedInStore} holds stored on ${HOT_SKU}, ${audit.oversold} units oversold.`,
     ],
   };
 }

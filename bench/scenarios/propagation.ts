@@ -11,6 +11,7 @@ import {
   measurement,
   now,
   profiled,
+  RUN_TAG,
   seededRandom,
   settle,
   type Goal,
@@ -67,7 +68,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   for (const [channel, locations] of Object.entries(HOT_CHANNELS)) {
     await running.bus.execute(new ConfigureChannelCommand(channel, locations, benchContext(`channel-${channel}`)));
   }
-  const sku = (index: number) => `PROP-${index}`;
+  const sku = (index: number) => `PROP-${index}-${RUN_TAG}`;
   await closedLoop(SKUS * 2, 32, async (index) => {
     const location = index % 2 ? 'wh-east' : 'wh-west';
     await running.bus.execute(new ReceiveStockCommand(sku(index >> 1), { receiptId: `rcpt-${location}`, location, quantity: 10_000_000 }, benchContext(`setup-${index}`)));

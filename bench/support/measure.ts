@@ -128,6 +128,12 @@ export function cpuMeter(): () => number {
   };
 }
 
+/**
+ * Makes names unique to this run, so a scenario also runs against a store that keeps earlier runs'
+ * data (EventStoreDB); on the embedded store every run has a fresh directory anyway.
+ */
+export const RUN_TAG = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+
 export function now(): number {
   return performance.now();
 }

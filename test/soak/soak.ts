@@ -313,6 +313,11 @@ async function main(): Promise<number> {
     // Growth beyond warm-up: the last third may not exceed the first by more than 25 % + 32 MB.
     const allowed = first * 1.25 + 32;
     console.log(`rss first third ${first.toFixed(0)} MB, last third ${lastThird.toFixed(0)} MB (allowed ${allowed.toFixed(0)} MB)`);
+    // The lowest heap in use per third (right after a collection): what the service keeps, not how
+    // much V8 chose to hold on to. Growth here with a growing ledger means state kept per event.
+    const heapThird = Math.floor(heap.length / 3);
+    const floor = (points: { mb: number }[]) => Math.min(...points.map((point) => point.mb));
+    if (heapThird > 0) console.log(`heap floor: first third ${floor(heap.slice(0, heapThird)).toFixed(0)} MB, last third ${floor(heap.slice(heap.length - heapThird)).toFixed(0)} MB`);
     if (third > 0 && lastThird > allowed) fail(`rss grew from ${first.toFixed(0)} MB to ${lastThird.toFixed(0)} MB`);
     if (third === 0) console.log('rss: too few samples for a growth check (run longer than 3 s)');
     console.log(failures.length === 0 ? '\nsoak: PASS' : `\nsoak: FAIL (${failures.length} failed checks, seed ${random.seed})`);
