@@ -22,4 +22,16 @@ describe('InProcessBus', () => {
     const bus = new InProcessBus();
     await expect(bus.publish([{ topic: 't', key: 'k', value: 'v' }])).rejects.toThrow('not connected');
   });
+
+  it('keeps a bounded number of messages per partition, and a group behind retention resumes at the oldest kept', async () => {
+    const bus = new InProcessBus({ partitionsPerTopic: 1, retainPerPartition: 10, logger: new RecordingLogger() });
+    await bus.connect();
+    await bus.publish(Array.from({ length: 100 }, (_, i) => ({ topic: 't', key: 'k', value: String(i) })));
+    const seen: string[] = [];
+    const subscription = await bus.subscribe({ groupId: 'late', topics: ['t'], fromBeginning: true, handler: async (m) => void seen.push(String(m.value)) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await subscription.stop();
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => String(90 + i)));
+    await bus.close();
+  });
 });

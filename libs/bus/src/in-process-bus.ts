@@ -6,6 +6,8 @@ import { abortableDelay, DEFAULT_HANDLER_RETRY, handleUntilSuccess, type Handler
 export interface InProcessBusOptions {
   /** Partitions per topic; keys spread over them as on Kafka. Default 3. */
   partitionsPerTopic?: number;
+  /** Messages kept per partition, like Kafka's retention; older ones are dropped. Default 10,000. */
+  retainPerPartition?: number;
   handlerRetry?: HandlerRetryOptions;
   logger?: LoggerService;
 }
@@ -16,6 +18,12 @@ interface StoredMessage {
   headers: Record<string, string>;
 }
 
+/** One partition's retained messages; `base` is the offset of the oldest one still kept. */
+interface PartitionLog {
+  base: number;
+  messages: StoredMessage[];
+}
+
 interface PartitionRef {
   topic: string;
   partition: number;
@@ -24,16 +32,17 @@ interface PartitionRef {
 }
 
 /**
- * The bus when no Kafka is configured. Topics live in memory for the life of the process, with
- * Kafka's semantics (append-only partitions chosen by key, consumer groups with committed offsets)
- * so the app and its tests behave the same either way. A group has one subscriber at a time: within
- * one process there is no one to share its partitions with.
+ * The bus when no Kafka is configured. Topics live in memory with Kafka's semantics (append-only
+ * partitions chosen by key, consumer groups with committed offsets, a bounded retention) so the app
+ * and its tests behave the same either way. A group has one subscriber at a time: within one process
+ * there is no one to share its partitions with.
  */
 export class InProcessBus implements MessageBus {
   private readonly partitionsPerTopic: number;
+  private readonly retainPerPartition: number;
   private readonly handlerRetry: HandlerRetryOptions;
   private readonly logger: LoggerService;
-  private readonly topics = new Map<string, StoredMessage[][]>();
+  private readonly topics = new Map<string, PartitionLog[]>();
   /** Next offset to deliver, by group, then by partition id. */
   private readonly committedOffsets = new Map<string, Map<string, number>>();
   private readonly subscriptions = new Map<string, InProcessSubscription>();
@@ -42,6 +51,7 @@ export class InProcessBus implements MessageBus {
 
   constructor(options: InProcessBusOptions = {}) {
     this.partitionsPerTopic = options.partitionsPerTopic ?? 3;
+    this.retainPerPartition = options.retainPerPartition ?? 10_000;
     this.handlerRetry = options.handlerRetry ?? DEFAULT_HANDLER_RETRY;
     this.logger = options.logger ?? new Logger(InProcessBus.name);
     // Every idle subscription waits for the next append.
@@ -56,8 +66,15 @@ export class InProcessBus implements MessageBus {
     this.assertConnected();
     for (const { topic, key, value, headers } of messages) {
       const partitions = this.partitionsOf(topic);
+      const log = partitions[partitionForKey(key, partitions.length)];
       // Buffer.from copies, so a caller reusing its buffer cannot rewrite the log.
-      partitions[partitionForKey(key, partitions.length)].push({ key, value: Buffer.from(value), headers: { ...headers } });
+      log.messages.push({ key, value: Buffer.from(value), headers: { ...headers } });
+      // Trim in steps rather than per message, so retention costs little per publish.
+      if (log.messages.length > this.retainPerPartition * 1.25) {
+        const dropped = log.messages.length - this.retainPerPartition;
+        log.messages.splice(0, dropped);
+        log.base += dropped;
+      }
     }
     this.appended.emit('append');
   }
@@ -74,7 +91,10 @@ export class InProcessBus implements MessageBus {
     this.committedOffsets.set(options.groupId, committed);
     // As on Kafka, a group without a committed offset starts at the oldest message or the current end.
     const startOffsets = new Map(
-      partitions.map((ref) => [ref.id, options.fromBeginning ? 0 : this.log(ref).length]),
+      partitions.map((ref) => {
+        const log = this.log(ref);
+        return [ref.id, options.fromBeginning ? log.base : log.base + log.messages.length];
+      }),
     );
     const subscription = new InProcessSubscription(partitions, committed, startOffsets, options, {
       log: (ref) => this.log(ref),
@@ -99,16 +119,16 @@ export class InProcessBus implements MessageBus {
     this.connected = false;
   }
 
-  private partitionsOf(topic: string): StoredMessage[][] {
+  private partitionsOf(topic: string): PartitionLog[] {
     let partitions = this.topics.get(topic);
     if (!partitions) {
-      partitions = Array.from({ length: this.partitionsPerTopic }, () => []);
+      partitions = Array.from({ length: this.partitionsPerTopic }, () => ({ base: 0, messages: [] }));
       this.topics.set(topic, partitions);
     }
     return partitions;
   }
 
-  private log(ref: PartitionRef): StoredMessage[] {
+  private log(ref: PartitionRef): PartitionLog {
     return this.partitionsOf(ref.topic)[ref.partition];
   }
 
@@ -118,7 +138,7 @@ export class InProcessBus implements MessageBus {
 }
 
 interface SubscriptionContext {
-  log(ref: PartitionRef): StoredMessage[];
+  log(ref: PartitionRef): PartitionLog;
   /** Resolves on the next publish, or when the signal aborts. */
   waitForAppend(signal: AbortSignal): Promise<void>;
   retry: HandlerRetryOptions;
@@ -170,8 +190,10 @@ class InProcessSubscription implements Subscription {
   private nextMessage(): { ref: PartitionRef; message: IncomingMessage } | null {
     for (let step = 0; step < this.partitions.length; step++) {
       const ref = this.partitions[(this.cursor + step) % this.partitions.length];
-      const offset = this.committed.get(ref.id) ?? this.startOffsets.get(ref.id) ?? 0;
-      const stored = this.context.log(ref)[offset];
+      const log = this.context.log(ref);
+      // Like Kafka's auto.offset.reset=earliest: an offset retention already dropped resumes at the oldest kept.
+      const offset = Math.max(log.base, this.committed.get(ref.id) ?? this.startOffsets.get(ref.id) ?? 0);
+      const stored = log.messages[offset - log.base];
       if (stored) {
         this.cursor = (this.cursor + step + 1) % this.partitions.length;
         const { topic, partition } = ref;
