@@ -42,7 +42,7 @@ export default async function run(options: ScenarioOptions): Promise<ScenarioRes
   let running: RunningLedger | null = null;
   const catchUpStarted = now();
   running = await startLedger(dataDir, options.env);
-  const catchUp = await trackProgress(running, rss, catchUpStarted, events, () => waitAllCaughtUp(running as RunningLedger));
+  const catchUp = await trackProgress(running, rss, catchUpStarted, events, () => waitAllCaughtUp(running as RunningLedger), PROJECTIONS.length, true);
   // The relays copy the whole ledger to the bus after a start from nothing: let them finish first.
   await quiesce(running);
 
@@ -164,10 +164,11 @@ interface Progress {
 }
 
 /** Runs `work` while watching the projections' applied-events counter to note RSS at 25/50/100%. */
-async function trackProgress(running: RunningLedger, rss: RssSampler, started: number, events: number, work: () => Promise<void>, projections: number = PROJECTIONS.length): Promise<Progress> {
-  const metric = running.metrics.registry.getSingleMetric(APPLIED_METRIC);
-  const applied = async () => ((await metric?.get())?.values ?? []).reduce((sum, value) => sum + value.value, 0);
-  const before = await applied();
+async function trackProgress(running: RunningLedger, rss: RssSampler, started: number, events: number, work: () => Promise<void>, projections: number = PROJECTIONS.length, fromZero = false): Promise<Progress> {
+  // Looked up each time: the projection manager registers the counter with the first applied batch.
+  const applied = async () => ((await running.metrics.registry.getSingleMetric(APPLIED_METRIC)?.get())?.values ?? []).reduce((sum, value) => sum + value.value, 0);
+  // A catch-up at start began while the app was starting: count from the app's first event.
+  const before = fromZero ? 0 : await applied();
   const rssBefore = round(process.memoryUsage.rss() / 1024 / 1024, 1);
   const goalTotal = events * projections;
   const rssAt: [number, number, number] = [NaN, NaN, NaN];

@@ -88,7 +88,7 @@ export class RssSampler {
   private peak = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly intervalMs = 20) {}
+  constructor(private readonly intervalMs = 50) {}
 
   start(): this {
     this.sample();

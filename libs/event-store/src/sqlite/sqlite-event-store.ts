@@ -352,12 +352,17 @@ class SqliteSubscription implements Subscription {
     try {
       // Let the caller finish wiring up before the first batch arrives.
       await Promise.resolve();
+      const maxBatchSize = this.options.maxBatchSize ?? 1000;
       while (!this.stopped) {
-        const events = this.store.readForSubscription(after, this.options.maxBatchSize ?? 1000);
+        const events = this.store.readForSubscription(after, maxBatchSize);
         if (events.length > 0) {
           await this.handler.onEvents(events);
           after = events[events.length - 1].position;
           live = false;
+          // A full page means a backlog (a catch-up or a rebuild). A synchronous handler resolves
+          // in a microtask, so without this the whole backlog would run before any timer or I/O:
+          // the HTTP API and the write side would stall until it is done. Live batches go on at once.
+          if (events.length >= maxBatchSize) await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
         if (!live) {
