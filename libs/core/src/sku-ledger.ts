@@ -19,6 +19,8 @@ import { envelope } from './event-envelope';
 const MAX_ATTEMPTS = 8;
 const MAX_BATCH = 500;
 const MAX_CACHED_SKUS = 50_000;
+/** Entity records (holds, receipts, sales...) kept across cached states: bounds memory, not just SKU count. */
+const MAX_CACHED_RECORDS = 500_000;
 
 interface PendingCommand {
   kind: 'command';
@@ -45,6 +47,8 @@ interface SkuStream {
   lastPosition: number | null;
   queue: Pending[];
   draining: boolean;
+  /** Entity records in `state`, as last counted. */
+  records: number;
 }
 
 /**
@@ -58,6 +62,7 @@ interface SkuStream {
 export class SkuLedger {
   private readonly logger = new Logger(SkuLedger.name);
   private readonly streams = new Map<string, SkuStream>();
+  private cachedRecords = 0;
   private ready: SkuStream[] = [];
 
   constructor(
@@ -99,6 +104,9 @@ export class SkuLedger {
       await this.process(stream, batch);
     }
     stream.draining = false;
+    const records = stream.state ? recordCount(stream.state) : 0;
+    this.cachedRecords += records - stream.records;
+    stream.records = records;
     this.evictIfCrowded();
   }
 
@@ -202,19 +210,26 @@ export class SkuLedger {
       // Map order doubles as recency order for eviction.
       this.streams.delete(sku);
     } else {
-      stream = { streamId: skuStreamId(sku), state: null, revision: -1, lastHash: GENESIS_HASH, lastPosition: null, queue: [], draining: false };
+      stream = { streamId: skuStreamId(sku), state: null, revision: -1, lastHash: GENESIS_HASH, lastPosition: null, queue: [], draining: false, records: 0 };
     }
     this.streams.set(sku, stream);
     return stream;
   }
 
+  /** Drops the least recently used idle SKUs once too many, or too much history, is cached. */
   private evictIfCrowded(): void {
-    if (this.streams.size <= MAX_CACHED_SKUS) return;
+    if (this.streams.size <= MAX_CACHED_SKUS && this.cachedRecords <= MAX_CACHED_RECORDS) return;
     for (const [sku, stream] of this.streams) {
-      if (this.streams.size <= MAX_CACHED_SKUS * 0.9) break;
-      if (!stream.draining && stream.queue.length === 0) this.streams.delete(sku);
+      if (this.streams.size <= MAX_CACHED_SKUS * 0.9 && this.cachedRecords <= MAX_CACHED_RECORDS * 0.9) break;
+      if (stream.draining || stream.queue.length > 0) continue;
+      this.streams.delete(sku);
+      this.cachedRecords -= stream.records;
     }
   }
+}
+
+function recordCount(state: SkuState): number {
+  return state.reservations.size + state.receipts.size + state.adjustments.size + state.sales.size + state.returns.size;
 }
 
 /**
