@@ -155,17 +155,8 @@ export async function closedLoop(total: number, concurrency: number, operation: 
   return (now() - started) / 1000;
 }
 
-/** A small seeded generator, so both sides of a comparison see the same work. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded generator, so both sides of a comparison see the same work. */
+export { seededRandom } from '../../test/support/random-history';
 
 export function round(value: number, digits = 0): number {
   const factor = 10 ** digits;

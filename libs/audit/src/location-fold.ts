@@ -1,4 +1,4 @@
-import { EventTypes } from '@ledger/domain';
+import { EventTypes, sumLocations, type StockTotals } from '@ledger/domain';
 
 /**
  * The auditor's own arithmetic for location figures: numbers only, no reservation or receipt
@@ -116,31 +116,14 @@ function receive(figures: LocationFigures, quantity: number): void {
   figures.shortfall -= cover;
 }
 
-export interface FigureTotals {
-  onHand: number;
-  reserved: number;
-  available: number;
-  pendingInspection: number;
-  shortfall: number;
-  writtenOff: number;
-}
+export type FigureTotals = StockTotals;
 
 export function zeroTotals(): FigureTotals {
-  return { onHand: 0, reserved: 0, available: 0, pendingInspection: 0, shortfall: 0, writtenOff: 0 };
+  return sumLocations([]);
 }
 
-export function totalsOf(locations: Iterable<LocationFigures>): FigureTotals {
-  const totals = zeroTotals();
-  for (const figures of locations) {
-    totals.onHand += figures.onHand;
-    totals.reserved += figures.reserved;
-    totals.available += figures.onHand - figures.reserved;
-    totals.pendingInspection += figures.pendingInspection;
-    totals.shortfall += figures.shortfall;
-    totals.writtenOff += figures.writtenOff;
-  }
-  return totals;
-}
+/** The domain's own sum: totals are arithmetic on the figures, not a second opinion on them. */
+export const totalsOf = sumLocations;
 
 export function diffTotals(after: FigureTotals, before: FigureTotals): FigureTotals {
   return {

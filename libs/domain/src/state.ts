@@ -123,8 +123,13 @@ export interface StockTotals {
 }
 
 export function stockTotals(state: SkuState): StockTotals {
+  return sumLocations(state.locations.values());
+}
+
+/** Totals over any location figures (a live state's, a read model's, an auditor's fold). */
+export function sumLocations(locations: Iterable<LocationStock>): StockTotals {
   const totals: StockTotals = { onHand: 0, reserved: 0, available: 0, pendingInspection: 0, shortfall: 0, writtenOff: 0 };
-  for (const stock of state.locations.values()) {
+  for (const stock of locations) {
     totals.onHand += stock.onHand;
     totals.reserved += stock.reserved;
     totals.available += stock.onHand - stock.reserved;
