@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS_HASH } from '@ledger/audit';
-import { envelope, type CommandContext } from '@ledger/core';
+import { GENESIS_HASH, envelope, type CommandContext } from '@ledger/ledger-model';
 import {
   CHANNELS_STREAM_ID,
   EventTypes,

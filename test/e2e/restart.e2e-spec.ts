@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GENESIS_HASH, chainHash } from '@ledger/audit';
+import { GENESIS_HASH, chainHash } from '@ledger/ledger-model';
 import { EventTypes } from '@ledger/domain';
 import { createClient, readLedger, type HttpClient, type LedgerEntry } from '../support/http';
 import { startTestApp, type TestApp } from '../support/test-app';

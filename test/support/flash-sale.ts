@@ -1,4 +1,4 @@
-import { GENESIS_HASH, chainHash } from '@ledger/audit';
+import { GENESIS_HASH, chainHash } from '@ledger/ledger-model';
 import {
   EventTypes,
   channelAvailable,

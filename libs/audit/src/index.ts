@@ -1,4 +1,3 @@
-export * from './hash-chain';
 export * from './moments';
 export * from './location-fold';
 export * from './event-pages';

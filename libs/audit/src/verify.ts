@@ -1,7 +1,7 @@
 import { EventTypes, isLedgerStream, skuFromStreamId, skuStreamId } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { DEFAULT_PAGE_SIZE, allPages, streamPages, type ProgressListener } from './event-pages';
-import { GENESIS_HASH, chainHash } from './hash-chain';
+import { GENESIS_HASH, chainHash } from '@ledger/ledger-model';
 import { brokenInvariant, figuresAtIn, foldLocationFigures, type LocationFigures } from './location-fold';
 
 export type BreakKind =

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { GENESIS_HASH } from '@ledger/audit';
+import { GENESIS_HASH, envelope } from '@ledger/ledger-model';
 import {
   CHANNELS_STREAM_ID,
   decideChannel,
@@ -10,7 +10,6 @@ import {
 } from '@ledger/domain';
 import { EVENT_STORE, WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
 import { ConcurrencyRetriesExhaustedError, type CommandContext } from './command-context';
-import { envelope } from './event-envelope';
 
 export interface ChannelView {
   channel: string;

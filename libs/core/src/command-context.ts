@@ -1,14 +1,6 @@
 import type { CommandResult } from '@ledger/domain';
 
-/** Who asked, and under which ids: recorded in the metadata of every event the command appends. */
-export interface CommandContext {
-  commandId: string;
-  /** The acting token's name, e.g. `service-1`, or `system:sweeper`. */
-  actor: string;
-  role: string;
-  correlationId: string;
-  causationId?: string;
-}
+export type { CommandContext } from '@ledger/ledger-model';
 
 export interface CommandOutcome<Result = CommandResult> {
   result: Result;

@@ -1,7 +1,6 @@
 export * from './channel-directory';
 export * from './command-context';
 export * from './commands';
-export * from './event-envelope';
 export * from './expiry-sweeper';
 export * from './handlers';
 export * from './ledger-core.module';

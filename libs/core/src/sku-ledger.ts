@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GENESIS_HASH } from '@ledger/audit';
+import { GENESIS_HASH, envelope } from '@ledger/ledger-model';
 import {
   EventTypes,
   decide,
@@ -14,7 +14,6 @@ import {
 import { EVENT_STORE, WrongExpectedRevisionError, type EventStore, type EventToAppend } from '@ledger/event-store';
 import { MetricsService } from '@ledger/platform';
 import { ConcurrencyRetriesExhaustedError, type CommandContext, type CommandOutcome } from './command-context';
-import { envelope } from './event-envelope';
 
 const MAX_ATTEMPTS = 8;
 const MAX_BATCH = 500;

@@ -14,9 +14,7 @@ import {
   type SkuState,
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { envelope } from '../../../core/src/event-envelope';
-import type { CommandContext } from '../../../core/src/command-context';
-import { GENESIS_HASH } from '../hash-chain';
+import { GENESIS_HASH, envelope, type CommandContext } from '@ledger/ledger-model';
 
 /** Random but valid-looking ledger histories: commands through the real `decide`, as the live system runs them. */
 

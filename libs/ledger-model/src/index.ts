@@ -1,0 +1,4 @@
+export * from './envelope';
+export * from './event-codec';
+export * from './event-ids';
+export * from './hash-chain';
