@@ -2,12 +2,13 @@ import { decideChannel, evolveChannels, initialChannelsState, type ChannelsState
 import { DomainError } from './errors';
 import { EventTypes } from './events';
 
-const configure = (channel: string, locations: string[] | null): ConfigureChannel => ({ type: 'ConfigureChannel', channel, locations });
+const configure = (channel: string, locations: string[] | null): ConfigureChannel => ({ type: 'ConfigureChannel', channel, locations, now: 0 });
 const configured = (channel: string, locations: string[] | null) => ({ type: EventTypes.ChannelConfigured, data: { channel, locations } });
 
 /** Decides and folds in one go, as the channel stream's handler does. */
 function apply(state: ChannelsState, command: ConfigureChannel) {
-  const events = decideChannel(command, state);
+  const { events, error } = decideChannel(command, state);
+  expect(error).toBeUndefined();
   for (const event of events) evolveChannels(state, event);
   return events;
 }
@@ -55,8 +56,10 @@ describe('channels', () => {
   });
 
   it('refuses a location listed twice', () => {
-    const decideTwice = () => decideChannel(configure('web', ['A', 'B', 'A']), initialChannelsState());
-    expect(decideTwice).toThrow(DomainError);
-    expect(decideTwice).toThrow(expect.objectContaining({ code: 'INVALID_COMMAND', details: { field: 'locations' } }));
+    const decision = decideChannel(configure('web', ['A', 'B', 'A']), initialChannelsState());
+    expect(decision.error).toBeInstanceOf(DomainError);
+    expect(decision.error).toEqual(expect.objectContaining({ code: 'INVALID_COMMAND', details: { field: 'locations' } }));
+    expect(decision.events).toEqual([]);
+    expect(decision.result).toBeUndefined();
   });
 });

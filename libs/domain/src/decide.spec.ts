@@ -3,7 +3,7 @@ import { DomainError } from './errors';
 import type { ReservationResult } from './results';
 import type { SkuCommand } from './commands';
 import { channelAvailable, initialState, type SkuState } from './state';
-import { given } from './testing/decider-spec';
+import { given } from './testing/given-when-then';
 import { alloc, at, cmd, ev, iso, T0 } from './testing/fixtures';
 
 /** Stock at one location, as the read side would show it. */

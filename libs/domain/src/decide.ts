@@ -1,23 +1,20 @@
 import { allocate, availableWith } from './allocation';
 import type * as C from './commands';
+import type { Decider, Decision } from './decider';
 import { DomainError } from './errors';
 import { ADJUSTMENT_REASONS, EventTypes, type InventoryEvent, type ReservationReleased } from './events';
 import type * as R from './results';
-import type { Reservation, SkuState } from './state';
+import { evolve } from './evolve';
+import { initialState, type Reservation, type SkuState } from './state';
 
-/**
- * The outcome of one command. A refusal may still carry events: a commit that finds its hold expired
- * records the expiry and is refused in the same append.
- */
-export type Decision =
-  | { events: InventoryEvent[]; result: R.CommandResult; error?: undefined }
-  | { events: InventoryEvent[]; result?: undefined; error: DomainError };
+/** The outcome of one SKU command. */
+export type SkuDecision = Decision<InventoryEvent, R.CommandResult>;
 
 const MAX_QUANTITY = 1_000_000_000;
 /** Latest `now` for which now + the longest TTL is still a valid Date (8.64e15 ms is Date's limit). */
 const MAX_TIME = 8_640_000_000_000_000 - MAX_QUANTITY * 1000;
 
-export function decide(command: C.SkuCommand, state: SkuState): Decision {
+export function decide(command: C.SkuCommand, state: SkuState): SkuDecision {
   try {
     assertTime(command.now);
     switch (command.type) {
@@ -39,16 +36,19 @@ export function decide(command: C.SkuCommand, state: SkuState): Decision {
         return receiveReturn(command, state);
       case 'InspectReturn':
         return inspectReturn(command, state);
+      default: {
+        const unknown: never = command;
+        // Commands arrive from JSON: a type the types rule out would otherwise answer undefined.
+        throw new DomainError('INVALID_COMMAND', `unknown command type ${(unknown as { type: unknown }).type}`, { field: 'type' });
+      }
     }
-    // Commands arrive from JSON: a type the types rule out would otherwise answer undefined.
-    throw new DomainError('INVALID_COMMAND', `unknown command type ${(command as { type: unknown }).type}`, { field: 'type' });
   } catch (error) {
     if (error instanceof DomainError) return { events: [], error };
     throw error;
   }
 }
 
-function receiveStock(command: C.ReceiveStock, state: SkuState): Decision {
+function receiveStock(command: C.ReceiveStock, state: SkuState): SkuDecision {
   const { receiptId, location, quantity } = command;
   const reference = command.reference ?? null;
   assertQuantity('quantity', quantity, 1);
@@ -61,7 +61,7 @@ function receiveStock(command: C.ReceiveStock, state: SkuState): Decision {
   return { events: [{ type: EventTypes.StockReceived, data: { receiptId, location, quantity, reference } }], result };
 }
 
-function adjustStock(command: C.AdjustStock, state: SkuState): Decision {
+function adjustStock(command: C.AdjustStock, state: SkuState): SkuDecision {
   const { adjustmentId, location, reason } = command;
   const hasCount = command.countedQuantity !== undefined;
   if (hasCount === (command.delta !== undefined)) {
@@ -104,7 +104,7 @@ function adjustStock(command: C.AdjustStock, state: SkuState): Decision {
   return { events, result: { adjustmentId, location, delta, countedQuantity, reason, shortfall } };
 }
 
-function reserveStock(command: C.ReserveStock, state: SkuState): Decision {
+function reserveStock(command: C.ReserveStock, state: SkuState): SkuDecision {
   const { reservationId, channel, quantity, ttlSeconds, now } = command;
   const orderRef = command.orderRef ?? null;
   assertQuantity('quantity', quantity, 1);
@@ -123,7 +123,7 @@ function reserveStock(command: C.ReserveStock, state: SkuState): Decision {
   };
 }
 
-function commitReservation(command: C.CommitReservation, state: SkuState): Decision {
+function commitReservation(command: C.CommitReservation, state: SkuState): SkuDecision {
   const reservation = findReservation(state, command.reservationId);
   const result: R.CommitResult = { reservationId: reservation.reservationId, status: 'committed' };
   if (reservation.status === 'committed') return { events: [], result };
@@ -146,7 +146,7 @@ function commitReservation(command: C.CommitReservation, state: SkuState): Decis
   return { events: [{ type: EventTypes.ReservationCommitted, data: { reservationId, channel, quantity, allocations } }], result };
 }
 
-function releaseReservation(command: C.ReleaseReservation, state: SkuState): Decision {
+function releaseReservation(command: C.ReleaseReservation, state: SkuState): SkuDecision {
   const reservation = findReservation(state, command.reservationId);
   if (reservation.status === 'committed') {
     throw new DomainError('INVALID_STATE', `reservation ${reservation.reservationId} is committed`, { status: 'committed' });
@@ -161,12 +161,12 @@ function releaseReservation(command: C.ReleaseReservation, state: SkuState): Dec
   };
 }
 
-function expireReservations(command: C.ExpireReservations, state: SkuState): Decision {
+function expireReservations(command: C.ExpireReservations, state: SkuState): SkuDecision {
   const events = expiredHolds(state, command.now).map((reservation) => released(reservation, 'expired'));
   return { events, result: { expired: events.map((event) => event.data.reservationId) } };
 }
 
-function sellStock(command: C.SellStock, state: SkuState): Decision {
+function sellStock(command: C.SellStock, state: SkuState): SkuDecision {
   const { saleId, channel, quantity, now } = command;
   assertQuantity('quantity', quantity, 1);
   const previous = state.sales.get(saleId);
@@ -181,7 +181,7 @@ function sellStock(command: C.SellStock, state: SkuState): Decision {
   };
 }
 
-function receiveReturn(command: C.ReceiveReturn, state: SkuState): Decision {
+function receiveReturn(command: C.ReceiveReturn, state: SkuState): SkuDecision {
   const { returnId, location, quantity } = command;
   const orderRef = command.orderRef ?? null;
   const channel = command.channel ?? null;
@@ -199,7 +199,7 @@ function receiveReturn(command: C.ReceiveReturn, state: SkuState): Decision {
   };
 }
 
-function inspectReturn(command: C.InspectReturn, state: SkuState): Decision {
+function inspectReturn(command: C.InspectReturn, state: SkuState): SkuDecision {
   const { returnId, restockQuantity, writeOffQuantity } = command;
   assertQuantity('restockQuantity', restockQuantity, 0);
   assertQuantity('writeOffQuantity', writeOffQuantity, 0);
@@ -320,3 +320,6 @@ function assertTime(now: unknown): void {
     throw new DomainError('INVALID_COMMAND', 'now must be a time in epoch milliseconds', { field: 'now' });
   }
 }
+
+/** The SKU stream's decider: one stream per SKU, every location of it. */
+export const skuDecider: Decider<C.SkuCommand, InventoryEvent, SkuState, R.CommandResult> = { initialState, decide, evolve };

@@ -2,6 +2,7 @@ export * from './allocation';
 export * from './channels';
 export * from './commands';
 export * from './decide';
+export * from './decider';
 export * from './errors';
 export * from './events';
 export * from './evolve';

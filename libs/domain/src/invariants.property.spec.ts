@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { decideChannel, evolveChannels, initialChannelsState } from './channels';
 import type { SkuCommand } from './commands';
-import { decide, type Decision } from './decide';
+import { decide, type SkuDecision } from './decide';
 import { DomainError } from './errors';
 import { EventTypes, type AdjustmentReason, type Allocation, type InventoryEvent, type ReleaseReason, type ReservationReleased } from './events';
 import { evolve, evolveAll } from './evolve';
@@ -303,15 +303,15 @@ class Run {
 
   configure(channel: string, locations: string[] | null): void {
     const duplicated = locations !== null && new Set(locations).size !== locations.length;
-    let events;
-    try {
-      events = decideChannel({ type: 'ConfigureChannel', channel, locations }, this.channels);
-    } catch (error) {
+    const decision = decideChannel({ type: 'ConfigureChannel', channel, locations, now: 0 }, this.channels);
+    if (decision.error) {
       is(duplicated, true);
-      ok(error instanceof DomainError);
-      is((error as DomainError).code, 'INVALID_COMMAND');
+      ok(decision.error instanceof DomainError);
+      is(decision.error.code, 'INVALID_COMMAND');
+      same(decision.events, []);
       return;
     }
+    const { events } = decision;
     is(duplicated, false);
     const wanted = locations && locations.length ? locations : null;
     const unchanged = this.channels.has(channel) && isDeepStrictEqual(plain(this.channels.get(channel)), plain(wanted));
@@ -416,7 +416,7 @@ class Run {
   }
 
   /** Exactly one of result and error; only a commit of an expired hold is refused with events. */
-  private checkShape(command: SkuCommand, decision: Decision): void {
+  private checkShape(command: SkuCommand, decision: SkuDecision): void {
     is((decision.result === undefined) !== (decision.error === undefined), true);
     if (decision.error) {
       ok(decision.error instanceof DomainError);
@@ -430,7 +430,7 @@ class Run {
     }
   }
 
-  private checkDecision(command: SkuCommand, decision: Decision, before: SkuState): void {
+  private checkDecision(command: SkuCommand, decision: SkuDecision, before: SkuState): void {
     if (!Number.isFinite(command.now) || command.now < 0) return expectRefused(decision, 'INVALID_COMMAND');
     const key = idempotencyKey(command);
     if (command.type === 'AdjustStock' && (command.countedQuantity === undefined) === (command.delta === undefined)) {
@@ -491,7 +491,7 @@ class Run {
     }
   }
 
-  private checkAdjustment(command: Extract<SkuCommand, { type: 'AdjustStock' }>, decision: Decision, before: SkuState): void {
+  private checkAdjustment(command: Extract<SkuCommand, { type: 'AdjustStock' }>, decision: SkuDecision, before: SkuState): void {
     const stock = before.locations.get(command.location);
     const onHand = stock?.onHand ?? 0;
     const held = (stock?.reserved ?? 0) + (stock?.shortfall ?? 0);
@@ -523,7 +523,7 @@ class Run {
    * Reserve and sell: expired holds never block (they are released in the same decision when in the
    * way), and what is taken is the greedy walk over the channel's locations once those releases apply.
    */
-  private checkAllocation(command: Extract<SkuCommand, { type: 'ReserveStock' | 'SellStock' }>, decision: Decision, before: SkuState): void {
+  private checkAllocation(command: Extract<SkuCommand, { type: 'ReserveStock' | 'SellStock' }>, decision: SkuDecision, before: SkuState): void {
     const expired = expiredHolds(before, command.now);
     const withoutExpired = evolveAll(cloneState(before), expired.map((r) => releaseOf(before, r.reservationId, 'expired')));
     const available = availableFor(withoutExpired, command.channelLocations);
@@ -555,7 +555,7 @@ class Run {
     }
   }
 
-  private checkCommit(command: Extract<SkuCommand, { type: 'CommitReservation' }>, decision: Decision, before: SkuState): void {
+  private checkCommit(command: Extract<SkuCommand, { type: 'CommitReservation' }>, decision: SkuDecision, before: SkuState): void {
     const reservation = before.reservations.get(command.reservationId);
     if (!reservation) return expectRefused(decision, 'RESERVATION_NOT_FOUND');
     if (reservation.status === 'committed') {
@@ -576,7 +576,7 @@ class Run {
     same(decision.result, { reservationId, status: 'committed' });
   }
 
-  private checkRelease(command: Extract<SkuCommand, { type: 'ReleaseReservation' }>, decision: Decision, before: SkuState): void {
+  private checkRelease(command: Extract<SkuCommand, { type: 'ReleaseReservation' }>, decision: SkuDecision, before: SkuState): void {
     const reservation = before.reservations.get(command.reservationId);
     if (!reservation) return expectRefused(decision, 'RESERVATION_NOT_FOUND');
     if (reservation.status === 'committed') return expectRefused(decision, 'INVALID_STATE');
@@ -585,7 +585,7 @@ class Run {
     same(decision.result, { reservationId: command.reservationId, status: 'released', reason });
   }
 
-  private record(command: SkuCommand, decision: Decision): void {
+  private record(command: SkuCommand, decision: SkuDecision): void {
     const key = idempotencyKey(command);
     if (key && !decision.error && !this.firstRuns.has(key)) {
       ok(decision.events.length > 0, 'a first run appends');
@@ -593,7 +593,7 @@ class Run {
     }
   }
 
-  private checkInvariants(decision: Decision, before: SkuState): void {
+  private checkInvariants(decision: SkuDecision, before: SkuState): void {
     const state = this.state;
 
     // Every location: 0 <= reserved <= onHand, nothing negative, held units = reserved + shortfall.
@@ -682,7 +682,7 @@ const same = <T>(actual: T, expected: T) => assert.deepStrictEqual(plain(actual)
 const is = <T>(actual: T, expected: T) => assert.strictEqual(actual, expected);
 const ok = (condition: boolean, message?: string) => assert.ok(condition, message);
 
-function expectRefused(decision: Decision, code: string): void {
+function expectRefused(decision: SkuDecision, code: string): void {
   is(decision.error?.code, code);
   same(decision.events, []);
 }

@@ -137,8 +137,9 @@ export async function writeChannels(store: EventStore, now = T0, setup: Record<s
   let prevHash = (events[events.length - 1]?.metadata.hash as string | undefined) ?? GENESIS_HASH;
   let revision = currentRevision;
   for (const [channel, locations] of Object.entries(setup)) {
-    const decided = decideChannel({ type: 'ConfigureChannel', channel, locations }, state);
-    for (const event of decided) {
+    const decided = decideChannel({ type: 'ConfigureChannel', channel, locations, now }, state);
+    if (decided.error) throw decided.error;
+    for (const event of decided.events) {
       const item = envelope(CHANNELS_STREAM_ID, event, { ...CONTEXT, commandId: `channel-${channel}-${now}` }, now, prevHash);
       prevHash = item.metadata.hash as string;
       const result = await store.appendToStream(CHANNELS_STREAM_ID, [item], { expectedRevision: revision < 0 ? 'no_stream' : revision });

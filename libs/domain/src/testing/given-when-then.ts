@@ -1,5 +1,5 @@
 import type { SkuCommand } from '../commands';
-import { decide, type Decision } from '../decide';
+import { decide, type SkuDecision } from '../decide';
 import type { DomainErrorCode } from '../errors';
 import type { InventoryEvent } from '../events';
 import { evolveAll } from '../evolve';
@@ -19,7 +19,7 @@ import { cloneState, initialState, type SkuState } from '../state';
  */
 export interface DeciderThen {
   /** The decision, for checks the helpers do not cover. */
-  readonly decision: Decision;
+  readonly decision: SkuDecision;
   /** Accepted, appending exactly these events in this order. */
   then(expected: InventoryEvent[]): DeciderThen;
   /** Accepted (with or without events), answering exactly this result. */
@@ -54,7 +54,7 @@ export function given(history: InventoryEvent[] = []): DeciderGiven {
   };
 }
 
-function thenFor(decision: Decision, before: SkuState): DeciderThen {
+function thenFor(decision: SkuDecision, before: SkuState): DeciderThen {
   const spec: DeciderThen = {
     decision,
     then(expected) {
