@@ -14,7 +14,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventTypes, channelAvailable, evolve, initialState, isInventoryEvent } from '@ledger/domain';
+import { EventTypes, channelAvailable, evolve, initialState } from '@ledger/domain';
+import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { createClient, readLedger, type HttpClient, type HttpResponse } from '../support/http';
 import { auditLedgerFile, ledgerProblems, readModelDifferences } from '../faults/support/ledger-checks';
@@ -214,7 +215,10 @@ async function main(): Promise<number> {
       const rows = availability.body.channels as { channel: string; available: number; revision: number }[];
       const upTo = Math.max(...rows.map((row) => row.revision));
       const state = initialState();
-      for (const event of events) if (event.revision <= upTo && isInventoryEvent(event)) evolve(state, event as never);
+      for (const event of recorded) {
+        const stockEvent = event.revision <= upTo ? inventoryEvents.decode(event) : null;
+        if (stockEvent) evolve(state, stockEvent);
+      }
       for (const row of rows) {
         const expected = channelAvailable(state, CHANNELS[row.channel] ?? null);
         if (row.available !== expected) fail(`sample ${sku}: ${row.channel} availability ${row.available} at revision ${row.revision}, the ledger folds to ${expected}`);

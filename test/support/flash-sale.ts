@@ -1,4 +1,3 @@
-import { GENESIS_HASH, chainHash } from '@ledger/ledger-model';
 import {
   EventTypes,
   channelAvailable,
@@ -6,8 +5,8 @@ import {
   initialState,
   stockTotals,
   type Allocation,
-  type InventoryEvent,
 } from '@ledger/domain';
+import { GENESIS_HASH, chainHash, inventoryEvents } from '@ledger/ledger-model';
 import { createClient, readLedger, type HttpResponse, type LedgerEntry } from './http';
 
 /**
@@ -142,7 +141,10 @@ export async function runFlashSale(options: FlashSaleOptions): Promise<FlashSale
 
     // Folding the stream read back over HTTP gives what the service reports.
     const replayed = initialState();
-    for (const event of ledger) evolve(replayed, { type: event.type, data: event.data } as InventoryEvent);
+    for (const event of ledger) {
+      const decoded = inventoryEvents.decode({ ...event, streamId: `inventory-sku-${sku}` });
+      if (decoded) evolve(replayed, decoded);
+    }
     const view = await client.get(`/v1/skus/${sku}`);
     expect(view.status).toBe(200);
     const listed = await client.get('/v1/channels');

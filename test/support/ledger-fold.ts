@@ -4,12 +4,11 @@ import {
   evolveChannels,
   initialChannelsState,
   initialState,
-  isChannelEvent,
-  isInventoryEvent,
   skuFromStreamId,
   type SkuState,
 } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { channelEvents, inventoryEvents } from '@ledger/ledger-model';
 
 /** The read models as a direct fold of the ledger with the domain's own evolve: what projections must equal. */
 export interface LedgerFold {
@@ -36,13 +35,15 @@ export function foldLedger(events: RecordedEvent[]): LedgerFold {
   const channels = initialChannelsState();
   for (const event of events) {
     const sku = skuFromStreamId(event.streamId);
-    if (sku && isInventoryEvent(event)) {
+    const stockEvent = sku ? inventoryEvents.decode(event) : null;
+    const channelEvent = sku ? null : channelEvents.decode(event);
+    if (sku && stockEvent) {
       const entry = states.get(sku) ?? { state: initialState(), revision: -1 };
-      evolve(entry.state, event);
+      evolve(entry.state, stockEvent);
       entry.revision = event.revision;
       states.set(sku, entry);
-    } else if (isChannelEvent(event)) {
-      evolveChannels(channels, event);
+    } else if (channelEvent) {
+      evolveChannels(channels, channelEvent);
     }
   }
   const fold: LedgerFold = { states, availability: [], reservations: [], returns: [], locationStock: [] };

@@ -4,12 +4,12 @@ import {
   evolveChannels,
   initialChannelsState,
   initialState,
-  isInventoryEvent,
   skuFromStreamId,
   stockTotals,
   type SkuState,
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
+import { channelEvents, inventoryEvents } from '@ledger/ledger-model';
 import { allPages, type ProgressListener } from './event-pages';
 import { figuresAtIn, foldLocationFigures, totalsOf, zeroTotals, type FigureTotals, type LocationFigures } from './location-fold';
 
@@ -56,7 +56,8 @@ export async function replayAll(store: EventStore, onProgress?: ProgressListener
     for (let i = 0; i < page.length; i++) {
       const event = page[i];
       if (event.streamId === CHANNELS_STREAM_ID) {
-        evolveChannels(channels, event as never);
+        const channelEvent = channelEvents.decode(event);
+        if (channelEvent) evolveChannels(channels, channelEvent);
         continue;
       }
       if (mode === 'domain') {
@@ -66,7 +67,8 @@ export async function replayAll(store: EventStore, onProgress?: ProgressListener
           state = initialState();
           states.set(event.streamId, state);
         }
-        if (isInventoryEvent(event)) evolve(state, event as never);
+        const stockEvent = inventoryEvents.decode(event);
+        if (stockEvent) evolve(state, stockEvent);
       } else {
         let sku = figures.get(event.streamId);
         if (sku === undefined) {

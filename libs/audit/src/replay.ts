@@ -5,8 +5,6 @@ import {
   evolveChannels,
   initialChannelsState,
   initialState,
-  isChannelEvent,
-  isInventoryEvent,
   skuStreamId,
   stockTotals,
   type ChannelsState,
@@ -14,6 +12,7 @@ import {
   type StockTotals,
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
+import { channelEvents, inventoryEvents } from '@ledger/ledger-model';
 import { DEFAULT_PAGE_SIZE, streamPages } from './event-pages';
 import { eventTime, isAtOrBefore, momentFromMs, type Moment } from './moments';
 
@@ -59,7 +58,8 @@ export async function replaySku(store: EventStore, sku: string, asOf: AsOf = {},
         const event = page[i];
         const time = eventTime(event);
         if (at && !isAtOrBefore(time, at)) break scan;
-        if (isInventoryEvent(event)) evolve(state, event as never);
+        const stockEvent = inventoryEvents.decode(event);
+        if (stockEvent) evolve(state, stockEvent);
         revision = event.revision;
         position = event.position;
         lastEventTime = time;
@@ -81,7 +81,8 @@ export async function channelsAsOf(store: EventStore, at?: Moment, pageSize = DE
   scan: for await (const page of streamPages(store, CHANNELS_STREAM_ID, { pageSize })) {
     for (const event of page) {
       if (at && !isAtOrBefore(eventTime(event), at)) break scan;
-      if (isChannelEvent(event)) evolveChannels(channels, event as never);
+      const channelEvent = channelEvents.decode(event);
+      if (channelEvent) evolveChannels(channels, channelEvent);
     }
   }
   return channels;

@@ -14,7 +14,7 @@ import {
   type SkuState,
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { GENESIS_HASH, envelope, type CommandContext } from '@ledger/ledger-model';
+import { GENESIS_HASH, channelEvents, envelope, type CommandContext } from '@ledger/ledger-model';
 
 /** Random but valid-looking ledger histories: commands through the real `decide`, as the live system runs them. */
 
@@ -133,7 +133,10 @@ export async function writeHistory(store: EventStore, sku: string, steps: Histor
 export async function writeChannels(store: EventStore, now = T0, setup: Record<string, string[] | null> = CHANNEL_SETUP): Promise<ChannelsState> {
   const { events, currentRevision } = await store.readStream(CHANNELS_STREAM_ID);
   const state = initialChannelsState();
-  for (const event of events) evolveChannels(state, event as never);
+  for (const recorded of events) {
+    const event = channelEvents.decode(recorded);
+    if (event) evolveChannels(state, event);
+  }
   let prevHash = (events[events.length - 1]?.metadata.hash as string | undefined) ?? GENESIS_HASH;
   let revision = currentRevision;
   for (const [channel, locations] of Object.entries(setup)) {

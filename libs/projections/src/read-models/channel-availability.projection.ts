@@ -2,13 +2,14 @@ import type Database from 'better-sqlite3';
 import {
   applyToLocations,
   emptyLocation,
-  isChannelEvent,
-  isInventoryEvent,
   locationsTouched,
   skuFromStreamId,
+  type ChannelEvent,
+  type InventoryEvent,
   type LocationStock,
 } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
+import { channelEvents, inventoryEvents } from '@ledger/ledger-model';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
 export interface ChannelAvailability {
@@ -70,161 +71,187 @@ export class ChannelAvailabilityProjection implements Projection {
   }
 
   open(db: Database.Database, t: TableNames): ProjectionWriter {
-    const sql = {
-      channels: db.prepare<[], { channel: string; locations: string | null }>(`SELECT channel, locations FROM ${t('channels')}`),
-      writeChannel: db.prepare(`INSERT INTO ${t('channels')} (channel, locations) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET locations = excluded.locations`),
-      allSkus: db.prepare<[], { sku: string }>(`SELECT DISTINCT sku FROM ${t('stock')}`),
-      stock: db.prepare<[string], { location: string; on_hand: number; reserved: number; shortfall: number; pending_inspection: number; written_off: number }>(
-        `SELECT location, on_hand, reserved, shortfall, pending_inspection, written_off FROM ${t('stock')} WHERE sku = ? ORDER BY seq`,
-      ),
-      writeStock: db.prepare(
-        `INSERT INTO ${t('stock')} (sku, location, on_hand, reserved, shortfall, pending_inspection, written_off, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, shortfall = excluded.shortfall,
-           pending_inspection = excluded.pending_inspection, written_off = excluded.written_off`,
-      ),
-      availability: db.prepare<[string], { channel: string; available: number; revision: number; position: number; updated_at: string }>(
-        `SELECT channel, available, revision, position, updated_at FROM ${t('availability')} WHERE sku = ?`,
-      ),
-      writeAvailability: db.prepare(
-        `INSERT INTO ${t('availability')} (channel, sku, available, revision, position, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (channel, sku) DO UPDATE SET available = excluded.available, revision = excluded.revision,
-           position = excluded.position, updated_at = excluded.updated_at`,
-      ),
-      writeChange: db.prepare(`INSERT INTO ${t('changes')} (position, channel, sku, available, revision, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
-    };
-    const channels = new Map<string, string[] | null>(sql.channels.all().map((row) => [row.channel, row.locations === null ? null : JSON.parse(row.locations)]));
-    const skus = new Map<string, SkuFigures>();
-    const dirtyStock = new Map<string, Set<string>>();
-    const dirtyAvailability = new Map<string, Set<string> | typeof EVERY_CHANNEL>();
-    let changes: AvailabilityChange[] = [];
+    return new ChannelAvailabilityWriter(db, t, this.onChanges);
+  }
+}
 
-    const figuresFor = (sku: string): SkuFigures => {
-      let figures = skus.get(sku);
-      if (!figures) {
-        const locations = new Map<string, LocationStock>();
-        for (const row of sql.stock.all(sku)) {
-          locations.set(row.location, { onHand: row.on_hand, reserved: row.reserved, shortfall: row.shortfall, pendingInspection: row.pending_inspection, writtenOff: row.written_off });
-        }
-        const available = new Map<string, ChannelAvailability>();
-        let revision = -1;
-        for (const row of sql.availability.all(sku)) {
-          available.set(row.channel, { sku, channel: row.channel, available: row.available, revision: row.revision, position: row.position, updatedAt: row.updated_at });
-          revision = Math.max(revision, row.revision);
-        }
-        figures = { locations, channels: available, revision };
-        skus.set(sku, figures);
-      }
-      return figures;
-    };
+type Statements = ReturnType<typeof prepare>;
 
-    const recompute = (sku: string, figures: SkuFigures, channel: string, event: RecordedEvent) => {
-      const list = channels.get(channel);
-      let available = 0;
-      for (const location of list ?? figures.locations.keys()) {
-        const stock = figures.locations.get(location);
-        if (stock) available += stock.onHand - stock.reserved;
-      }
-      const current = figures.channels.get(channel);
-      if (current && current.available === available) {
-        // The count stands; it now reflects this revision. (Objects kept here are never handed out.)
-        current.revision = figures.revision;
+function prepare(db: Database.Database, t: TableNames) {
+  return {
+    channels: db.prepare<[], { channel: string; locations: string | null }>(`SELECT channel, locations FROM ${t('channels')}`),
+    writeChannel: db.prepare(`INSERT INTO ${t('channels')} (channel, locations) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET locations = excluded.locations`),
+    allSkus: db.prepare<[], { sku: string }>(`SELECT DISTINCT sku FROM ${t('stock')}`),
+    stock: db.prepare<[string], { location: string; on_hand: number; reserved: number; shortfall: number; pending_inspection: number; written_off: number }>(
+      `SELECT location, on_hand, reserved, shortfall, pending_inspection, written_off FROM ${t('stock')} WHERE sku = ? ORDER BY seq`,
+    ),
+    writeStock: db.prepare(
+      `INSERT INTO ${t('stock')} (sku, location, on_hand, reserved, shortfall, pending_inspection, written_off, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, shortfall = excluded.shortfall,
+         pending_inspection = excluded.pending_inspection, written_off = excluded.written_off`,
+    ),
+    availability: db.prepare<[string], AvailabilityRow>(`SELECT * FROM ${t('availability')} WHERE sku = ?`),
+    writeAvailability: db.prepare(
+      `INSERT INTO ${t('availability')} (channel, sku, available, revision, position, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (channel, sku) DO UPDATE SET available = excluded.available, revision = excluded.revision,
+         position = excluded.position, updated_at = excluded.updated_at`,
+    ),
+    writeChange: db.prepare(`INSERT INTO ${t('changes')} (position, channel, sku, available, revision, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
+  };
+}
+
+/**
+ * One generation's writer: figures of the SKUs seen lately stay cached between batches, and each
+ * batch writes only the stock and availability rows it changed, plus its change log entries.
+ */
+class ChannelAvailabilityWriter implements ProjectionWriter {
+  private readonly sql: Statements;
+  private readonly channels = new Map<string, string[] | null>();
+  private readonly skus = new Map<string, SkuFigures>();
+  private readonly dirtyStock = new Map<string, Set<string>>();
+  private readonly dirtyAvailability = new Map<string, Set<string> | typeof EVERY_CHANNEL>();
+  private changes: AvailabilityChange[] = [];
+
+  constructor(
+    db: Database.Database,
+    t: TableNames,
+    private readonly onChanges?: (changes: AvailabilityChange[]) => void,
+  ) {
+    this.sql = prepare(db, t);
+    this.loadChannels();
+  }
+
+  apply(events: RecordedEvent[]): void {
+    for (const recorded of events) {
+      const sku = skuFromStreamId(recorded.streamId);
+      if (sku) {
+        const event = inventoryEvents.decode(recorded);
+        if (event) this.applyStockEvent(recorded, event, sku);
       } else {
-        const next: ChannelAvailability = { sku, channel, available, revision: figures.revision, position: event.position, updatedAt: occurredAt(event) };
-        figures.channels.set(channel, next);
-        // The change log gets its own copy: the one kept here moves on with later events of the batch.
-        changes.push({ ...next });
+        const event = channelEvents.decode(recorded);
+        if (event) this.applyChannelEvent(recorded, event);
       }
-      markChannel(sku, channel);
-    };
+    }
+    this.flush();
+  }
 
-    const markChannel = (sku: string, channel: string) => {
-      const dirty = dirtyAvailability.get(sku);
-      if (dirty === EVERY_CHANNEL) return;
-      if (dirty) dirty.add(channel);
-      else dirtyAvailability.set(sku, new Set([channel]));
-    };
+  afterCommit(): void {
+    const committed = this.changes;
+    this.changes = [];
+    if (this.skus.size > MAX_CACHED_SKUS) this.skus.clear();
+    if (committed.length > 0) this.onChanges?.(committed);
+  }
 
-    const applyStockEvent = (event: RecordedEvent, sku: string) => {
-      if (!isInventoryEvent(event)) return;
-      const figures = figuresFor(sku);
-      figures.revision = event.revision;
-      let dirtyLocations = dirtyStock.get(sku);
-      if (!dirtyLocations) dirtyStock.set(sku, (dirtyLocations = new Set()));
-      const marked = dirtyLocations;
-      applyToLocations((location) => {
-        let stock = figures.locations.get(location);
-        if (!stock) figures.locations.set(location, (stock = emptyLocation()));
-        marked.add(location);
-        return stock;
-      }, event);
-      const touched = locationsTouched(event);
-      for (const [channel, list] of channels) {
-        const current = figures.channels.get(channel);
-        if (list === null || !current || drawsOnAny(list, touched)) recompute(sku, figures, channel, event);
-        else current.revision = figures.revision;
+  discard(): void {
+    this.skus.clear();
+    this.dirtyStock.clear();
+    this.dirtyAvailability.clear();
+    this.changes = [];
+    this.loadChannels();
+  }
+
+  private loadChannels(): void {
+    this.channels.clear();
+    for (const row of this.sql.channels.all()) this.channels.set(row.channel, row.locations === null ? null : JSON.parse(row.locations));
+  }
+
+  private figuresFor(sku: string): SkuFigures {
+    let figures = this.skus.get(sku);
+    if (!figures) {
+      const locations = new Map<string, LocationStock>();
+      for (const row of this.sql.stock.all(sku)) {
+        locations.set(row.location, { onHand: row.on_hand, reserved: row.reserved, shortfall: row.shortfall, pendingInspection: row.pending_inspection, writtenOff: row.written_off });
       }
-      // Every channel of the SKU now carries this revision.
-      dirtyAvailability.set(sku, EVERY_CHANNEL);
-    };
-
-    const applyChannelEvent = (event: RecordedEvent) => {
-      if (!isChannelEvent(event)) return;
-      const { channel, locations } = event.data;
-      channels.set(channel, locations);
-      sql.writeChannel.run(channel, locations === null ? null : JSON.stringify(locations));
-      const everySku = new Set([...skus.keys(), ...sql.allSkus.all().map((row) => row.sku)]);
-      for (const sku of everySku) recompute(sku, figuresFor(sku), channel, event);
-    };
-
-    const flush = () => {
-      for (const [sku, locations] of dirtyStock) {
-        const figures = skus.get(sku) as SkuFigures;
-        const order = [...figures.locations.keys()];
-        for (const location of locations) {
-          const s = figures.locations.get(location) as LocationStock;
-          sql.writeStock.run(sku, location, s.onHand, s.reserved, s.shortfall, s.pendingInspection, s.writtenOff, order.indexOf(location));
-        }
+      const available = new Map<string, ChannelAvailability>();
+      let revision = -1;
+      for (const row of this.sql.availability.all(sku)) {
+        available.set(row.channel, toAvailability(row));
+        revision = Math.max(revision, row.revision);
       }
-      for (const [sku, channelNames] of dirtyAvailability) {
-        const figures = skus.get(sku) as SkuFigures;
-        if (channelNames === EVERY_CHANNEL) {
-          for (const [channel, a] of figures.channels) sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
-          continue;
-        }
-        for (const channel of channelNames) {
-          const a = figures.channels.get(channel) as ChannelAvailability;
-          sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
-        }
-      }
-      for (const c of changes) sql.writeChange.run(c.position, c.channel, c.sku, c.available, c.revision, c.updatedAt);
-      dirtyStock.clear();
-      dirtyAvailability.clear();
-    };
+      figures = { locations, channels: available, revision };
+      this.skus.set(sku, figures);
+    }
+    return figures;
+  }
 
-    return {
-      apply(events: RecordedEvent[]) {
-        for (const event of events) {
-          const sku = skuFromStreamId(event.streamId);
-          if (sku) applyStockEvent(event, sku);
-          else applyChannelEvent(event);
-        }
-        flush();
-      },
-      afterCommit: () => {
-        const committed = changes;
-        changes = [];
-        if (skus.size > MAX_CACHED_SKUS) skus.clear();
-        if (committed.length > 0) this.onChanges?.(committed);
-      },
-      discard() {
-        skus.clear();
-        dirtyStock.clear();
-        dirtyAvailability.clear();
-        changes = [];
-        channels.clear();
-        for (const row of sql.channels.all()) channels.set(row.channel, row.locations === null ? null : JSON.parse(row.locations));
-      },
-    };
+  private applyStockEvent(recorded: RecordedEvent, event: InventoryEvent, sku: string): void {
+    const figures = this.figuresFor(sku);
+    figures.revision = recorded.revision;
+    let dirtyLocations = this.dirtyStock.get(sku);
+    if (!dirtyLocations) this.dirtyStock.set(sku, (dirtyLocations = new Set()));
+    const marked = dirtyLocations;
+    applyToLocations((location) => {
+      let stock = figures.locations.get(location);
+      if (!stock) figures.locations.set(location, (stock = emptyLocation()));
+      marked.add(location);
+      return stock;
+    }, event);
+    const touched = locationsTouched(event);
+    for (const [channel, list] of this.channels) {
+      const current = figures.channels.get(channel);
+      if (list === null || !current || drawsOnAny(list, touched)) this.recompute(sku, figures, channel, recorded);
+      else current.revision = figures.revision;
+    }
+    // Every channel of the SKU now carries this revision.
+    this.dirtyAvailability.set(sku, EVERY_CHANNEL);
+  }
+
+  private applyChannelEvent(recorded: RecordedEvent, event: ChannelEvent): void {
+    const { channel, locations } = event.data;
+    this.channels.set(channel, locations);
+    this.sql.writeChannel.run(channel, locations === null ? null : JSON.stringify(locations));
+    const everySku = new Set([...this.skus.keys(), ...this.sql.allSkus.all().map((row) => row.sku)]);
+    for (const sku of everySku) this.recompute(sku, this.figuresFor(sku), channel, recorded);
+  }
+
+  private recompute(sku: string, figures: SkuFigures, channel: string, recorded: RecordedEvent): void {
+    const list = this.channels.get(channel);
+    let available = 0;
+    for (const location of list ?? figures.locations.keys()) {
+      const stock = figures.locations.get(location);
+      if (stock) available += stock.onHand - stock.reserved;
+    }
+    const current = figures.channels.get(channel);
+    if (current && current.available === available) {
+      // The count stands; it now reflects this revision. (Objects kept here are never handed out.)
+      current.revision = figures.revision;
+    } else {
+      const next: ChannelAvailability = { sku, channel, available, revision: figures.revision, position: recorded.position, updatedAt: occurredAt(recorded) };
+      figures.channels.set(channel, next);
+      // The change log gets its own copy: the one kept here moves on with later events of the batch.
+      this.changes.push({ ...next });
+    }
+    this.markChannel(sku, channel);
+  }
+
+  private markChannel(sku: string, channel: string): void {
+    const dirty = this.dirtyAvailability.get(sku);
+    if (dirty === EVERY_CHANNEL) return;
+    if (dirty) dirty.add(channel);
+    else this.dirtyAvailability.set(sku, new Set([channel]));
+  }
+
+  private flush(): void {
+    const { sql } = this;
+    for (const [sku, locations] of this.dirtyStock) {
+      const figures = this.skus.get(sku) as SkuFigures;
+      const order = [...figures.locations.keys()];
+      for (const location of locations) {
+        const s = figures.locations.get(location) as LocationStock;
+        sql.writeStock.run(sku, location, s.onHand, s.reserved, s.shortfall, s.pendingInspection, s.writtenOff, order.indexOf(location));
+      }
+    }
+    for (const [sku, channelNames] of this.dirtyAvailability) {
+      const figures = this.skus.get(sku) as SkuFigures;
+      const written = channelNames === EVERY_CHANNEL ? figures.channels.keys() : channelNames;
+      for (const channel of written) {
+        const a = figures.channels.get(channel) as ChannelAvailability;
+        sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
+      }
+    }
+    for (const c of this.changes) sql.writeChange.run(c.position, c.channel, c.sku, c.available, c.revision, c.updatedAt);
+    this.dirtyStock.clear();
+    this.dirtyAvailability.clear();
   }
 }
 

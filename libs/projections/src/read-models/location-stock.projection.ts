@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { applyToLocations, emptyLocation, isInventoryEvent, skuFromStreamId, type LocationStock } from '@ledger/domain';
+import { applyToLocations, emptyLocation, skuFromStreamId, type LocationStock } from '@ledger/domain';
+import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
@@ -71,9 +72,10 @@ export class LocationStockProjection implements Projection {
     };
     return {
       apply(events: RecordedEvent[]) {
-        for (const event of events) {
-          const sku = skuFromStreamId(event.streamId);
-          if (!sku || !isInventoryEvent(event)) continue;
+        for (const recorded of events) {
+          const sku = skuFromStreamId(recorded.streamId);
+          const event = sku ? inventoryEvents.decode(recorded) : null;
+          if (!sku || !event) continue;
           const touched: CachedFigures[] = [];
           applyToLocations((location) => {
             const figures = figuresFor(sku, location);
@@ -81,8 +83,8 @@ export class LocationStockProjection implements Projection {
             return figures;
           }, event);
           for (const figures of touched) {
-            figures.revision = event.revision;
-            figures.updatedAt = occurredAt(event);
+            figures.revision = recorded.revision;
+            figures.updatedAt = occurredAt(recorded);
           }
         }
         for (const { sku, location, figures: f } of dirty.values()) {

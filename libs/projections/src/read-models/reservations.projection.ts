@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { EventTypes, isInventoryEvent, skuFromStreamId, type Allocation, type ReservationStatus } from '@ledger/domain';
+import { EventTypes, skuFromStreamId, type Allocation, type ReservationStatus } from '@ledger/domain';
+import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
@@ -48,10 +49,11 @@ export class ReservationsProjection implements Projection {
     );
     return {
       apply(events: RecordedEvent[]) {
-        for (const event of events) {
-          const sku = skuFromStreamId(event.streamId);
-          if (!sku || !isInventoryEvent(event)) continue;
-          const at = occurredAt(event);
+        for (const recorded of events) {
+          const sku = skuFromStreamId(recorded.streamId);
+          const event = sku ? inventoryEvents.decode(recorded) : null;
+          if (!sku || !event) continue;
+          const at = occurredAt(recorded);
           if (event.type === EventTypes.StockReserved) {
             const d = event.data;
             insert.run(sku, d.reservationId, d.channel, d.quantity, JSON.stringify(d.allocations), d.expiresAt, Date.parse(d.expiresAt), d.orderRef, at, at);

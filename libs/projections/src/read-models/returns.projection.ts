@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { EventTypes, isInventoryEvent, skuFromStreamId, type ReturnStatus } from '@ledger/domain';
+import { EventTypes, skuFromStreamId, type ReturnStatus } from '@ledger/domain';
+import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
@@ -47,15 +48,16 @@ export class ReturnsProjection implements Projection {
     );
     return {
       apply(events: RecordedEvent[]) {
-        for (const event of events) {
-          const sku = skuFromStreamId(event.streamId);
-          if (!sku || !isInventoryEvent(event)) continue;
+        for (const recorded of events) {
+          const sku = skuFromStreamId(recorded.streamId);
+          const event = sku ? inventoryEvents.decode(recorded) : null;
+          if (!sku || !event) continue;
           if (event.type === EventTypes.ReturnReceived) {
             const d = event.data;
-            insert.run(sku, d.returnId, d.location, d.quantity, d.orderRef, d.channel, occurredAt(event));
+            insert.run(sku, d.returnId, d.location, d.quantity, d.orderRef, d.channel, occurredAt(recorded));
           } else if (event.type === EventTypes.ReturnInspected) {
             const d = event.data;
-            inspect.run(occurredAt(event), d.restockQuantity, d.writeOffQuantity, sku, d.returnId);
+            inspect.run(occurredAt(recorded), d.restockQuantity, d.writeOffQuantity, sku, d.returnId);
           }
         }
       },
