@@ -1,8 +1,9 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, OnApplicationShutdown, type DynamicModule, type FactoryProvider, type Provider } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { EVENT_STORE, createEventStore, type EventStore } from '@ledger/event-store';
 import { CLOCK, LEDGER_CONFIG, MetricsService, Readiness, systemClock, type Clock, type LedgerConfig } from '@ledger/platform';
 import { ChannelDirectory } from './channel-directory';
+import { EXPIRED_HOLDS_SOURCE, ExpirySweeper, type ExpiredHoldsSource } from './expiry-sweeper';
 import { CommandHandlers } from './handlers';
 import { SkuCommandRunner } from './sku-command-runner';
 import { SkuLedger } from './sku-ledger';
@@ -12,6 +13,11 @@ export interface LedgerCoreOptions {
   clock?: Clock;
   /** A store made by the caller (tests, tools); by default the one the configuration names. */
   eventStore?: EventStore;
+  /**
+   * Where the expiry sweeper learns which SKUs hold expired reservations (a read model, wired by the
+   * app); without it there is no sweeper and holds past their time are released lazily by the next sale.
+   */
+  expiredHolds?: Omit<FactoryProvider<ExpiredHoldsSource>, 'provide'>;
 }
 
 /** Closes the store last, after everything that reads or writes it has stopped. */
@@ -24,7 +30,7 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** The write side: config, clock, metrics, the event store and the command handlers. */
+/** The write side: config, clock, metrics, the event store, the command handlers and the expiry sweeper. */
 @Global()
 @Module({})
 export class LedgerCoreModule {
@@ -41,6 +47,7 @@ export class LedgerCoreModule {
       ChannelDirectory,
       ...CommandHandlers,
     ];
+    if (options.expiredHolds) providers.push({ provide: EXPIRED_HOLDS_SOURCE, ...options.expiredHolds }, ExpirySweeper);
     return {
       module: LedgerCoreModule,
       imports: [CqrsModule.forRoot()],

@@ -1,5 +1,4 @@
 import { Global, Injectable, Module, OnModuleInit } from '@nestjs/common';
-import { EXPIRED_HOLDS_SOURCE, ExpirySweeper, type ExpiredHoldsSource } from '@ledger/core';
 import { Readiness } from '@ledger/platform';
 import { ProjectionManager } from './projection-manager';
 
@@ -24,15 +23,7 @@ class ProjectionsReadiness implements OnModuleInit {
   providers: [
     ProjectionManager,
     ProjectionsReadiness,
-    ExpirySweeper,
-    {
-      provide: EXPIRED_HOLDS_SOURCE,
-      inject: [ProjectionManager],
-      useFactory: (projections: ProjectionManager): ExpiredHoldsSource => ({
-        skusWithHoldsExpiredBy: async (now, limit) => projections.reservations().skusWithHoldsExpiredBy(now, limit),
-      }),
-    },
   ],
-  exports: [ProjectionManager, ExpirySweeper],
+  exports: [ProjectionManager],
 })
 export class ProjectionsModule {}
