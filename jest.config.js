@@ -10,6 +10,9 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@ledger/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    '^@ledger/([a-z-]+)/testing/(.+)$': '<rootDir>/libs/$1/src/testing/$2',
+    '^@app/([a-z-]+)/(.+)$': '<rootDir>/apps/$1/src/$2',
+    '^@test/(.+)$': '<rootDir>/test/support/$1',
   },
   testTimeout: 30000,
   maxWorkers: 2,

@@ -7,7 +7,7 @@ import { EVENT_STORE, type EventStore, type RecordedEvent } from '@ledger/event-
 import { loadConfig, MetricsService, type LedgerConfig } from '@ledger/platform';
 import { ProjectionManager } from '@ledger/projections';
 import { AvailabilityRelay, LedgerRelay, type RelayStatus } from '@ledger/relay';
-import { createApp } from '../../apps/ledger/src/bootstrap';
+import { createApp } from '@app/ledger/bootstrap';
 
 export interface RunningLedger {
   app: INestApplication;

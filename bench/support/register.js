@@ -1,7 +1,8 @@
 /**
  * Runs the TypeScript sources directly: a require hook that transpiles `.ts` with @swc/core (a
  * devDependency, with the repository's .swcrc: legacy decorators and their metadata, as Nest needs)
- * and resolves the `@ledger/<lib>` aliases to `libs/<lib>/src`. No build step, nothing written to
+ * and resolves the aliases of tsconfig.json: `@ledger/<lib>` to `libs/<lib>/src`, `@app/<app>/<file>`
+ * to `apps/<app>/src/<file>`, `@test/<file>` to `test/support/<file>`. No build step, nothing written to
  * disk; `npm run typecheck` covers bench/ for types.
  */
 'use strict';
@@ -17,8 +18,12 @@ const options = { ...swcrc, sourceMaps: false, swcrc: false, configFile: false }
 
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function resolveLedgerAlias(request, parent, isMain, resolveOptions) {
-  const match = /^@ledger\/([a-z-]+)$/.exec(request);
-  if (match) request = path.join(root, 'libs', match[1], 'src');
+  const lib = /^@ledger\/([a-z-]+)$/.exec(request);
+  const app = /^@app\/([a-z-]+)\/(.+)$/.exec(request);
+  const test = /^@test\/(.+)$/.exec(request);
+  if (lib) request = path.join(root, 'libs', lib[1], 'src');
+  else if (app) request = path.join(root, 'apps', app[1], 'src', app[2]);
+  else if (test) request = path.join(root, 'test', 'support', test[1]);
   return originalResolve.call(this, request, parent, isMain, resolveOptions);
 };
 

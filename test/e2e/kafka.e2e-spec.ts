@@ -5,9 +5,9 @@ import { AvailabilityConsumer, InMemoryAvailabilityStore, isNewer, LoggingChanne
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { ProjectionManager, type ChannelAvailability } from '@ledger/projections';
 import { AvailabilityRelay, LedgerRelay, RelayCheckpointStore, type AvailabilityMessage, type LedgerEventMessage } from '@ledger/relay';
-import { CommandIntake } from '../../apps/ledger/src/intake/command-intake';
-import type { CommandResultMessage, DeadLetterMessage } from '../../apps/ledger/src/intake/command-messages';
-import { eventually } from '../../libs/relay/src/testing/fixtures';
+import { CommandIntake } from '@app/ledger/intake/command-intake';
+import type { CommandResultMessage, DeadLetterMessage } from '@app/ledger/intake/command-messages';
+import { eventually } from '@ledger/relay/testing/fixtures';
 import { createClient, type HttpClient } from '../support/http';
 import { describeWithKafkaMock } from '../support/kafka-mock';
 import { startTestApp, type TestApp } from '../support/test-app';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ManualClock } from '@ledger/platform';
-import { EXIT, main } from '../../apps/ledger-cli/src/cli';
-import { Progress } from '../../apps/ledger-cli/src/progress';
+import { EXIT, main } from '@app/ledger-cli/cli';
+import { Progress } from '@app/ledger-cli/progress';
 import { createClient, type HttpClient } from '../support/http';
 import { startTestApp, type TestApp } from '../support/test-app';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { EventStore } from '@ledger/event-store';
 import { loadConfig, type Clock, type LedgerConfig } from '@ledger/platform';
-import { createApp } from '../../apps/ledger/src/bootstrap';
+import { createApp } from '@app/ledger/bootstrap';
 
 export interface TestApp {
   app: INestApplication;

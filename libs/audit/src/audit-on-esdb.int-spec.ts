@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { EsdbEventStore, SqliteEventStore, type EventStore } from '@ledger/event-store';
-import { EsdbEmulator } from '../../../test/support/esdb-emulator';
+import { EsdbEmulator } from '@test/esdb-emulator';
 import { exportEvents, verifyExportLines } from './export';
 import { skuHistory } from './history';
 import { momentFromMs } from './moments';

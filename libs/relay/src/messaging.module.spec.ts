@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ProjectionManager } from '@ledger/projections';
-import { startTestApp, type TestApp } from '../../../test/support/test-app';
+import { startTestApp, type TestApp } from '@test/test-app';
 import { AvailabilityRelay } from './availability-relay';
 import { LedgerRelay } from './ledger-relay';
 import type { AvailabilityMessage, LedgerEventMessage } from './messages';

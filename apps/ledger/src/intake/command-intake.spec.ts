@@ -2,8 +2,8 @@ import { CommandBus } from '@nestjs/cqrs';
 import request from 'supertest';
 import { EVENT_STORE, EventStoreUnavailableError, type EventStore } from '@ledger/event-store';
 import { Messaging } from '@ledger/relay';
-import { eventually, Inbox } from '../../../../libs/relay/src/testing/fixtures';
-import { startTestApp, type TestApp } from '../../../../test/support/test-app';
+import { eventually, Inbox } from '@ledger/relay/testing/fixtures';
+import { startTestApp, type TestApp } from '@test/test-app';
 import { CommandIntake } from './command-intake';
 import type { CommandResultMessage, DeadLetterMessage } from './command-messages';
 

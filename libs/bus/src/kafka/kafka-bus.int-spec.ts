@@ -1,4 +1,4 @@
-import { describeWithKafkaMock } from '../../../../test/support/kafka-mock';
+import { describeWithKafkaMock } from '@test/kafka-mock';
 import { CONTRACT_HANDLER_RETRY, describeMessageBusContract, RecordingLogger } from '../testing/message-bus.contract';
 import { KafkaBus } from './kafka-bus';
 

@@ -1,7 +1,7 @@
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { EsdbEmulator, type EsdbEmulatorOptions } from '../../../../test/support/esdb-emulator';
+import { EsdbEmulator, type EsdbEmulatorOptions } from '@test/esdb-emulator';
 import { EventStoreUnavailableError } from '../errors';
 import type { EventToAppend, RecordedEvent, Subscription } from '../event-store.port';
 import { describeEventStoreContract } from '../testing/event-store.contract';
