@@ -84,6 +84,13 @@ module.exports = {
       to: { path: '^apps/' },
     },
     {
+      name: 'adapters-side-by-side',
+      comment: 'In the service, the HTTP API and the Kafka intake share apps/ledger/src/commands and errors, never each other.',
+      severity: 'error',
+      from: { path: '^apps/ledger/src/(intake|commands|errors)/' },
+      to: { path: '^apps/ledger/src/http/' },
+    },
+    {
       name: 'no-test-support-in-production',
       comment: 'Production code never imports test support, test files or testing/ helpers.',
       severity: 'error',

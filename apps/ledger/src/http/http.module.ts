@@ -15,7 +15,7 @@ import { ReturnsController } from './controllers/returns.controller';
 import { SkusController } from './controllers/skus.controller';
 import { StockController } from './controllers/stock.controller';
 import { ErrorFilter } from './errors/error.filter';
-import { createValidationPipe } from './errors/validation';
+import { createValidationPipe } from '../commands/validation-pipe';
 import { ReadConsistency } from './read-consistency';
 
 /** The ops API: commands, reads, health and metrics, behind the token guard. */

@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { validationFailed } from './errors/api-error';
-import { CHANNEL_PATTERN, ID_MAX_LENGTH, ID_PATTERN } from './dto/validators';
+import { validationFailed } from '../errors/api-error';
+import { CHANNEL_PATTERN, ID_MAX_LENGTH, ID_PATTERN } from '../commands/validators';
 
 /** Path ids (SKU, reservation, return, channel, location) obey the same rule as ids in bodies. */
 @Injectable()

@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { validationFailed } from './errors/api-error';
-import { assertBodyObject } from './errors/validation';
+import { validationFailed } from '../errors/api-error';
+import { assertBodyObject } from '../commands/validation-pipe';
 
 /**
  * For commands that take no fields (commit): an empty object or no body at all. A field sent anyway

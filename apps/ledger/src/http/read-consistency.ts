@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, ProjectionManager, type ProjectionName } from '@ledger/projections';
-import { ApiError, validationFailed } from './errors/api-error';
+import { ApiError, validationFailed } from '../errors/api-error';
 
 const MAX_WAIT_MS = 2_000;
 

@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { CommandContext } from '@ledger/core';
 import type { AuthenticatedRequest } from './auth/token.guard';
-import { ID_MAX_LENGTH } from './dto/validators';
+import { ID_MAX_LENGTH } from '../commands/validators';
 
 const HEADER_PATTERN = /^[\x21-\x7e]{1,200}$/;
 

@@ -19,9 +19,9 @@ import { DomainError } from '@ledger/domain';
 import { EventStoreUnavailableError } from '@ledger/event-store';
 import { MetricsService } from '@ledger/platform';
 import { Messaging } from '@ledger/relay';
-import { ID_MAX_LENGTH, ID_PATTERN } from '../http/dto/validators';
-import { ApiError, type ApiErrorBody, type FieldProblem } from '../http/errors/api-error';
-import { createValidationPipe } from '../http/errors/validation';
+import { ID_MAX_LENGTH, ID_PATTERN } from '../commands/validators';
+import { ApiError, type ApiErrorBody, type FieldProblem } from '../errors/api-error';
+import { createValidationPipe } from '../commands/validation-pipe';
 import {
   COMMAND_TYPES,
   MESSAGE_CLASSES,

@@ -2,19 +2,19 @@ import { Equals } from 'class-validator';
 import {
   AdjustStockDto,
   InspectReturnDto,
-  IsLedgerId,
   ReceiveReturnDto,
   ReceiveStockDto,
   ReleaseReservationDto,
   ReserveStockDto,
   SellStockDto,
-} from '../http/dto';
+} from '../commands/dto';
+import { IsLedgerId } from '../commands/validators';
 
 /**
  * The value of a message on `inventory.commands.v1` (JSON, key: the SKU): `commandId`, `type` and
  * `sku`, then the same fields as the HTTP body of that command, plus the id the HTTP path carries in
- * its URL (`reservationId` for commit and release, `returnId` for inspection). Validated by the HTTP
- * DTOs with the same options: unknown fields are refused.
+ * its URL (`reservationId` for commit and release, `returnId` for inspection). Validated by the command
+ * DTOs the HTTP API uses (apps/ledger/src/commands), with the same options: unknown fields are refused.
  */
 export const COMMAND_TYPES = [
   'ReceiveStock',

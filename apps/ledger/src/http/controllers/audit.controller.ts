@@ -26,7 +26,7 @@ import {
   AuditVerifyQueryDto,
   fullEventType,
 } from '../dto/audit-query.dto';
-import { ApiError, validationFailed } from '../errors/api-error';
+import { ApiError, validationFailed } from '../../errors/api-error';
 import { SkuParam } from '../id.pipe';
 
 /** Smaller pages inside the service: each page is one stretch the event loop spends on the auditor. */

@@ -6,7 +6,7 @@ import { AvailabilityChangedEvent, ProjectionManager, type AvailabilityChange } 
 import type { AuthenticatedRequest } from '../auth/token.guard';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
 import { AvailabilityStreamQueryDto } from '../dto';
-import { ApiError, validationFailed } from '../errors/api-error';
+import { ApiError, validationFailed } from '../../errors/api-error';
 
 const MAX_STREAMS_PER_PRINCIPAL = 10;
 const MAX_STREAMS = 1_000;

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ChannelDirectory, ConfigureChannelCommand, type ChannelView, type CommandContext } from '@ledger/core';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
-import { ConfigureChannelDto } from '../dto';
+import { ConfigureChannelDto } from '../../commands/dto';
 import { ChannelParam } from '../id.pipe';
 import { Ctx } from '../request-context';
 

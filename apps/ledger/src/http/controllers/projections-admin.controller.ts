@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProjectionManager } from '@ledger/projections';
 import { Roles } from '../auth/roles.decorator';
-import { ApiError } from '../errors/api-error';
+import { ApiError } from '../../errors/api-error';
 
 @ApiTags('admin')
 @ApiBearerAuth()

@@ -11,7 +11,7 @@ import {
 } from '@ledger/core';
 import { Roles, STOCK_COMMAND_ROLES } from '../auth/roles.decorator';
 import { commandResponse } from '../command-response';
-import { ReleaseReservationDto, ReserveStockDto } from '../dto';
+import { ReleaseReservationDto, ReserveStockDto } from '../../commands/dto';
 import { ReservationIdParam, SkuParam } from '../id.pipe';
 import { NoBodyPipe } from '../no-body.pipe';
 import { Ctx } from '../request-context';

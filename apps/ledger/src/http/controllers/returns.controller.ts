@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { InspectReturnCommand, ReceiveReturnCommand, type CommandContext, type CommandOutcome } from '@ledger/core';
 import { Roles, STOCK_COMMAND_ROLES } from '../auth/roles.decorator';
 import { commandResponse } from '../command-response';
-import { InspectReturnDto, ReceiveReturnDto } from '../dto';
+import { InspectReturnDto, ReceiveReturnDto } from '../../commands/dto';
 import { ReturnIdParam, SkuParam } from '../id.pipe';
 import { Ctx } from '../request-context';
 

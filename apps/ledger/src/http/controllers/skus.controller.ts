@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ChannelDirectory, SkuLedger } from '@ledger/core';
 import { channelAvailable, stockTotals } from '@ledger/domain';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
-import { ApiError } from '../errors/api-error';
+import { ApiError } from '../../errors/api-error';
 import { SkuParam } from '../id.pipe';
 
 @ApiTags('skus')

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { AdjustStockCommand, ReceiveStockCommand, SellStockCommand, type CommandContext, type CommandOutcome } from '@ledger/core';
 import { Roles, STOCK_COMMAND_ROLES } from '../auth/roles.decorator';
 import { commandResponse } from '../command-response';
-import { AdjustStockDto, ReceiveStockDto, SellStockDto } from '../dto';
+import { AdjustStockDto, ReceiveStockDto, SellStockDto } from '../../commands/dto';
 import { SkuParam } from '../id.pipe';
 import { Ctx } from '../request-context';
 

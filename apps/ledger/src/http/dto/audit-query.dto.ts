@@ -2,7 +2,7 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, Max, Min, ValidateBy, type ValidationArguments } from 'class-validator';
 import { parseMoment } from '@ledger/audit';
 import { EventTypes } from '@ledger/domain';
-import { IsLedgerId } from './validators';
+import { IsLedgerId } from '../../commands/validators';
 
 /** An ISO 8601 date (midnight UTC) or date-time with a zone; impossible dates and zone-less times are refused. */
 export function IsMoment(): PropertyDecorator {

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { IsLedgerId } from './validators';
+import { IsLedgerId } from '../../commands/validators';
 
 /** Shared by reads that may wait for the caller's own write (read-your-writes). */
 export class ConsistentReadDto {

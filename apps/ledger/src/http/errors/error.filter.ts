@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { DomainError, type DomainErrorCode } from '@ledger/domain';
 import { EventStoreUnavailableError } from '@ledger/event-store';
 import { ConcurrencyRetriesExhaustedError } from '@ledger/core';
-import { ApiError, type ApiErrorBody } from './api-error';
+import { ApiError, type ApiErrorBody } from '../../errors/api-error';
 
 const DOMAIN_STATUS: Record<DomainErrorCode, HttpStatus> = {
   INSUFFICIENT_STOCK: HttpStatus.CONFLICT,

@@ -1,5 +1,5 @@
 import { IsOptional } from 'class-validator';
-import { IsLedgerId, IsQuantity, IsReference } from './validators';
+import { IsLedgerId, IsQuantity, IsReference } from '../validators';
 
 export class ReceiveStockDto {
   /** Your id for this receipt; sending it again changes nothing. */

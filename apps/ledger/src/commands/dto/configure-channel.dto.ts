@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayUnique, IsArray } from 'class-validator';
-import { IsLedgerId } from './validators';
+import { IsLedgerId } from '../validators';
 
 export class ConfigureChannelDto {
   /** Locations in the order the channel draws from them; empty means every location. */

@@ -1,5 +1,5 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
-import { validationFailed, type FieldProblem } from './api-error';
+import { validationFailed, type FieldProblem } from '../errors/api-error';
 
 /** Keys that Nest's pipe deletes silently (prototype pollution guard): we refuse them like any unknown field. */
 const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];

@@ -1,4 +1,4 @@
-import { IsLedgerId, IsQuantity } from './validators';
+import { IsLedgerId, IsQuantity } from '../validators';
 
 /** A sale with no hold before it (e.g. a B2B order booked at once). */
 export class SellStockDto {

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsLedgerId, IsQuantity, IsReference } from './validators';
+import { IsLedgerId, IsQuantity, IsReference } from '../validators';
 
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 

@@ -1,5 +1,5 @@
 import { IsOptional } from 'class-validator';
-import { IsLedgerId, IsQuantity, IsReference } from './validators';
+import { IsLedgerId, IsQuantity, IsReference } from '../validators';
 
 /** Units back from a customer or the carrier (RTO): held for inspection, not sellable yet. */
 export class ReceiveReturnDto {

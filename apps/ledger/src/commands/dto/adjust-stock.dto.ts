@@ -1,6 +1,6 @@
 import { IsIn, IsInt, Max, Min, ValidateIf, registerDecorator, type ValidationArguments } from 'class-validator';
 import { ADJUSTMENT_REASONS, type AdjustmentReason } from '@ledger/domain';
-import { IsLedgerId, IsQuantity, MAX_QUANTITY } from './validators';
+import { IsLedgerId, IsQuantity, MAX_QUANTITY } from '../validators';
 
 /** Refuses the property when `other` is given too, so a request with both names both fields. */
 function NotWith(other: string): PropertyDecorator {

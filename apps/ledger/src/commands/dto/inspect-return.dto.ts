@@ -1,4 +1,4 @@
-import { IsQuantity } from './validators';
+import { IsQuantity } from '../validators';
 
 /** Restocked units are sellable at once; written-off units are recorded and never sold. */
 export class InspectReturnDto {
