@@ -156,7 +156,7 @@ export async function closedLoop(total: number, concurrency: number, operation: 
 }
 
 /** The tests' seeded generator, so both sides of a comparison see the same work. */
-export { seededRandom } from '@test/random-history';
+export { seededRandom } from '@test/seeded-random';
 
 export function round(value: number, digits = 0): number {
   const factor = 10 ** digits;

@@ -5,7 +5,7 @@ import { EventTypes, skuFromStreamId } from '@ledger/domain';
 import { createClient, type HttpClient, type HttpResponse } from '../support/http';
 import { auditLedgerFile, readModelDifferences, storedProjectionCheckpoints, storedRelayCheckpoints, type LedgerAudit } from './support/ledger-checks';
 import { startLedgerProcess, type LedgerProcess } from './support/ledger-process';
-import { seededRandom } from './support/random';
+import { seededRandom } from '../support/seeded-random';
 
 /**
  * The service as a child process on the embedded store, under concurrent reservation load, killed

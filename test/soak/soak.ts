@@ -20,7 +20,7 @@ import type { RecordedEvent } from '@ledger/event-store';
 import { createClient, readLedger, type HttpClient, type HttpResponse } from '../support/http';
 import { auditLedgerFile, ledgerProblems, readModelDifferences } from '../faults/support/ledger-checks';
 import { startLedgerProcess, type LedgerProcess } from '../faults/support/ledger-process';
-import { seededRandom } from '../faults/support/random';
+import { seededRandom } from '../support/seeded-random';
 import { foldLedger } from '../support/ledger-fold';
 
 interface Options {

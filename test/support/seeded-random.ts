@@ -1,5 +1,10 @@
-/** A small seeded PRNG (mulberry32): a failing run names its seed, and FAULTS_SEED=<seed> repeats it. */
+/**
+ * The one seeded PRNG of the tests, benchmarks and soak (mulberry32): a failing run names its seed,
+ * and the same seed replays it exactly. Without a seed it takes FAULTS_SEED, else a fresh one.
+ * Call it for a number in [0, 1), or use its helpers.
+ */
 export interface Random {
+  (): number;
   readonly seed: number;
   /** [0, 1) */
   next(): number;
@@ -17,10 +22,10 @@ export function seededRandom(seed = Number(process.env.FAULTS_SEED ?? Math.floor
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return {
+  return Object.assign(next, {
     seed,
     next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)],
-  };
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
+  });
 }
