@@ -1,20 +1,8 @@
-import { Logger, type LoggerService } from '@nestjs/common';
 import type { Observable, Subscription as RxSubscription } from 'rxjs';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { MessageBus, OutgoingMessage } from '@ledger/bus';
 import type { AvailabilityChange, ChannelAvailability } from '@ledger/projections';
+import { CheckpointedRelay, type RelayDeps, type RelayLag, type RelayOptions } from './checkpointed-relay';
 import { availabilityMessage } from './messages';
-import type { RelayCheckpointStore } from './relay-checkpoints';
-import {
-  backoffMs,
-  DEFAULT_RELAY_RETRY,
-  errorMessage,
-  NO_METRICS,
-  type RelayMetricsSink,
-  type RelayRetryOptions,
-  type RelayState,
-  type RelayStatus,
-} from './relay-status';
 
 /** What the relay reads: the live generation of the availability projection (ChannelAvailabilityQueries). */
 export interface AvailabilityChangeLog {
@@ -25,28 +13,17 @@ export interface AvailabilityChangeLog {
   all(): ChannelAvailability[];
 }
 
-export interface AvailabilityRelayDeps {
+export interface AvailabilityRelayDeps extends RelayDeps {
   /** Called for every read, so a rebuilt projection's new generation is picked up when it goes live. */
   changeLog: () => AvailabilityChangeLog;
-  bus: MessageBus;
-  /** The full name of `inventory.availability.v1` (with the environment's prefix). */
-  topic: string;
-  checkpoints: RelayCheckpointStore;
   /** Emits when the projection committed changes (AvailabilityChangedEvent): the relay wakes at once. */
   wakeups?: Observable<unknown>;
-  metrics?: RelayMetricsSink;
-  logger?: LoggerService;
 }
 
-export interface AvailabilityRelayOptions {
-  /** Checkpoint name in `relay_checkpoints`; default `availability`. */
-  name?: string;
-  /** Messages per send; a position's changes are never split, so a send may hold a few more. */
-  batchSize?: number;
+/** `name` defaults to `availability`; a position's changes are never split, so a send may hold a few more than `batchSize`. */
+export interface AvailabilityRelayOptions extends RelayOptions {
   /** The relay also looks for changes this often, in case a wakeup was missed. */
   pollIntervalMs?: number;
-  retry?: RelayRetryOptions;
-  stopTimeoutMs?: number;
 }
 
 /** Before the first position: a relay without a checkpoint starts from the oldest change kept. */
@@ -64,72 +41,22 @@ const BEGINNING = -1;
  * not reach back far enough (a relay started on an old database), it sends a snapshot of every count
  * and goes on from the log's last position.
  */
-export class AvailabilityRelay {
-  readonly name: string;
-  private readonly logger: LoggerService;
-  private readonly metrics: RelayMetricsSink;
-  private readonly batchSize: number;
+export class AvailabilityRelay extends CheckpointedRelay<AvailabilityRelayDeps> {
   private readonly pollIntervalMs: number;
-  private readonly retry: RelayRetryOptions;
-  private readonly stopTimeoutMs: number;
-  private running = false;
   private loop: Promise<void> | null = null;
   private stopping: AbortController | null = null;
   private wakeup: AbortController | null = null;
   private dirty = false;
   private wakeSubscription: RxSubscription | null = null;
-  private state: RelayState = 'stopped';
-  private checkpoint: number | null;
-  private failures = 0;
-  private lastError: string | null = null;
-  private lastPublishedAt: string | null = null;
 
-  constructor(
-    private readonly deps: AvailabilityRelayDeps,
-    options: AvailabilityRelayOptions = {},
-  ) {
-    this.name = options.name ?? 'availability';
-    this.logger = deps.logger ?? new Logger(`Relay:${this.name}`);
-    this.metrics = deps.metrics ?? NO_METRICS;
-    this.batchSize = options.batchSize ?? 500;
+  constructor(deps: AvailabilityRelayDeps, options: AvailabilityRelayOptions = {}) {
+    super(deps, options, 'availability');
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.retry = options.retry ?? DEFAULT_RELAY_RETRY;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-    this.checkpoint = deps.checkpoints.load(this.name);
   }
 
   /** The position after which the change log must be kept for this relay (the prune floor). */
   pruneFloor(): number {
     return this.checkpoint ?? BEGINNING;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.stopping = new AbortController();
-    this.checkpoint = this.deps.checkpoints.load(this.name);
-    this.state = 'catching_up';
-    this.wakeSubscription = this.deps.wakeups?.subscribe(() => this.wake()) ?? null;
-    this.loop = this.run(this.stopping.signal);
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.state = 'stopped';
-    this.wakeSubscription?.unsubscribe();
-    this.wakeSubscription = null;
-    this.stopping?.abort();
-    const loop = this.loop;
-    this.loop = null;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.stopTimeoutMs)));
-    await Promise.race([loop, timeout]);
-    clearTimeout(timer);
-  }
-
-  get isRunning(): boolean {
-    return this.running;
   }
 
   /** Looks for changes now rather than at the next poll. */
@@ -138,7 +65,22 @@ export class AvailabilityRelay {
     this.wakeup?.abort();
   }
 
-  async status(): Promise<RelayStatus> {
+  protected begin(): void {
+    this.stopping = new AbortController();
+    this.wakeSubscription = this.deps.wakeups?.subscribe(() => this.wake()) ?? null;
+    this.loop = this.run(this.stopping.signal);
+  }
+
+  protected async end(): Promise<void> {
+    this.wakeSubscription?.unsubscribe();
+    this.wakeSubscription = null;
+    this.stopping?.abort();
+    const loop = this.loop;
+    this.loop = null;
+    await loop;
+  }
+
+  protected async lag(): Promise<RelayLag> {
     let head: number | null = null;
     let lagMs = 0;
     try {
@@ -152,17 +94,7 @@ export class AvailabilityRelay {
     } catch {
       // The database is closing: report what is known.
     }
-    return {
-      name: this.name,
-      state: this.state,
-      checkpoint: this.checkpoint,
-      head,
-      lagPositions: head === null ? 0 : Math.max(0, head - Math.max(0, this.checkpoint ?? 0)),
-      lagMs,
-      failures: this.failures,
-      lastError: this.lastError,
-      lastPublishedAt: this.lastPublishedAt,
-    };
+    return { head, lagPositions: head === null ? 0 : Math.max(0, head - Math.max(0, this.checkpoint ?? 0)), lagMs };
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -170,20 +102,15 @@ export class AvailabilityRelay {
       try {
         this.dirty = false;
         const sent = await this.relayOnce();
-        this.failures = 0;
-        this.lastError = null;
+        this.succeeded();
         if (sent) continue;
         if (this.state === 'catching_up') this.state = 'live';
         await this.idle(signal);
       } catch (error) {
         if (signal.aborted) break;
-        this.failures += 1;
-        this.lastError = errorMessage(error);
-        this.state = 'stalled';
         // Back to what is stored: whatever was sent after it goes again (duplicates, never gaps).
         this.checkpoint = this.loadCheckpoint();
-        const pause = backoffMs(this.retry, this.failures);
-        this.logger.error(`relay ${this.name} stalled at checkpoint ${this.checkpoint} (failure ${this.failures}): ${this.lastError}; retrying in ${pause} ms`);
+        const pause = this.stalled(error);
         await delay(pause, undefined, { signal }).catch(() => undefined);
         if (!signal.aborted) this.state = 'catching_up';
       }
@@ -229,23 +156,6 @@ export class AvailabilityRelay {
       await this.send(rows.slice(start, start + this.batchSize).map((row) => availabilityMessage(this.deps.topic, row, emittedAt)));
     }
     this.commit(through);
-  }
-
-  private async send(messages: OutgoingMessage[]): Promise<void> {
-    if (!this.running) throw new Error('the relay is stopping');
-    try {
-      await this.deps.bus.publish(messages);
-    } catch (error) {
-      this.metrics.publishFailed(this.name);
-      throw error;
-    }
-    this.metrics.published(this.name, messages.length);
-    this.lastPublishedAt = new Date().toISOString();
-  }
-
-  private commit(position: number): void {
-    this.deps.checkpoints.save(this.name, position);
-    this.checkpoint = position;
   }
 
   private loadCheckpoint(): number | null {

@@ -1,4 +1,5 @@
 export * from './availability-relay';
+export * from './checkpointed-relay';
 export * from './ledger-relay';
 export * from './messages';
 export * from './messaging';

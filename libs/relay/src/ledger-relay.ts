@@ -1,38 +1,13 @@
-import { Logger, type LoggerService } from '@nestjs/common';
-import type { MessageBus } from '@ledger/bus';
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
+import { CheckpointedRelay, type RelayDeps, type RelayLag, type RelayOptions } from './checkpointed-relay';
 import { ledgerEventMessage } from './messages';
-import type { RelayCheckpointStore } from './relay-checkpoints';
-import {
-  backoffMs,
-  DEFAULT_RELAY_RETRY,
-  errorMessage,
-  NO_METRICS,
-  type RelayMetricsSink,
-  type RelayRetryOptions,
-  type RelayState,
-  type RelayStatus,
-} from './relay-status';
 
-export interface LedgerRelayDeps {
+export interface LedgerRelayDeps extends RelayDeps {
   store: EventStore;
-  bus: MessageBus;
-  /** The full name of `inventory.ledger.v1` (with the environment's prefix). */
-  topic: string;
-  checkpoints: RelayCheckpointStore;
-  metrics?: RelayMetricsSink;
-  logger?: LoggerService;
 }
 
-export interface LedgerRelayOptions {
-  /** Checkpoint name in `relay_checkpoints`; default `ledger`. */
-  name?: string;
-  /** Events per store batch, each sent as one produce request and then checkpointed. */
-  batchSize?: number;
-  retry?: RelayRetryOptions;
-  /** How long stop() waits for a send in flight before giving up on it (it is then sent again next time). */
-  stopTimeoutMs?: number;
-}
+/** `name` defaults to `ledger`; `batchSize` is events per store batch, each sent as one produce request and then checkpointed. */
+export type LedgerRelayOptions = RelayOptions;
 
 /**
  * Relays every ledger event to `inventory.ledger.v1` from a checkpointed subscription to the store's
@@ -40,62 +15,27 @@ export interface LedgerRelayOptions {
  * A failed send (or checkpoint write) stops the subscription; it restarts from the stored checkpoint
  * after a growing pause, for as long as it takes: nothing is skipped, a stretch may be sent twice.
  */
-export class LedgerRelay {
-  readonly name: string;
-  private readonly logger: LoggerService;
-  private readonly metrics: RelayMetricsSink;
-  private readonly batchSize: number;
-  private readonly retry: RelayRetryOptions;
-  private readonly stopTimeoutMs: number;
+export class LedgerRelay extends CheckpointedRelay<LedgerRelayDeps> {
   private subscription: Subscription | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
-  private running = false;
-  private state: RelayState = 'stopped';
-  private checkpoint: number | null = null;
-  private failures = 0;
-  private lastError: string | null = null;
-  private lastPublishedAt: string | null = null;
 
-  constructor(
-    private readonly deps: LedgerRelayDeps,
-    options: LedgerRelayOptions = {},
-  ) {
-    this.name = options.name ?? 'ledger';
-    this.logger = deps.logger ?? new Logger(`Relay:${this.name}`);
-    this.metrics = deps.metrics ?? NO_METRICS;
-    this.batchSize = options.batchSize ?? 500;
-    this.retry = options.retry ?? DEFAULT_RELAY_RETRY;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-    this.checkpoint = deps.checkpoints.load(this.name);
+  constructor(deps: LedgerRelayDeps, options: LedgerRelayOptions = {}) {
+    super(deps, options, 'ledger');
   }
 
-  /** Starts relaying from the stored checkpoint; does nothing when already running. */
-  start(): void {
-    if (this.running) return;
-    this.running = true;
+  protected begin(): void {
     this.subscribe();
   }
 
-  /** Stops after the batch in flight (bounded by stopTimeoutMs); the checkpoint stays for the next start. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.state = 'stopped';
+  protected async end(): Promise<void> {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const subscription = this.subscription;
     this.subscription = null;
-    if (!subscription) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.stopTimeoutMs)));
-    await Promise.race([subscription.stop().catch(() => undefined), timeout]);
-    clearTimeout(timer);
+    await subscription?.stop();
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  async status(): Promise<RelayStatus> {
+  protected async lag(): Promise<RelayLag> {
     const head = await this.deps.store.headPosition().catch(() => null);
     const behind = head === null ? 0 : Math.max(0, head - (this.checkpoint ?? 0));
     let lagMs = 0;
@@ -103,17 +43,7 @@ export class LedgerRelay {
       const [oldest] = await this.deps.store.readAll({ after: this.checkpoint, maxCount: 1 }).catch(() => []);
       if (oldest) lagMs = Math.max(0, Date.now() - Date.parse(oldest.recordedAt));
     }
-    return {
-      name: this.name,
-      state: this.state,
-      checkpoint: this.checkpoint,
-      head,
-      lagPositions: behind,
-      lagMs,
-      failures: this.failures,
-      lastError: this.lastError,
-      lastPublishedAt: this.lastPublishedAt,
-    };
+    return { head, lagPositions: behind, lagMs };
   }
 
   private subscribe(): void {
@@ -137,20 +67,8 @@ export class LedgerRelay {
     if (events.length === 0) return;
     if (!this.running) throw new Error('the relay is stopping');
     this.state = 'catching_up';
-    const messages = events.map((event) => ledgerEventMessage(this.deps.topic, event));
-    try {
-      await this.deps.bus.publish(messages);
-    } catch (error) {
-      this.metrics.publishFailed(this.name);
-      throw error;
-    }
-    this.metrics.published(this.name, messages.length);
-    this.lastPublishedAt = new Date().toISOString();
-    const last = events[events.length - 1].position;
-    this.deps.checkpoints.save(this.name, last);
-    this.checkpoint = last;
-    this.failures = 0;
-    this.lastError = null;
+    await this.send(events.map((event) => ledgerEventMessage(this.deps.topic, event)));
+    this.commit(events[events.length - 1].position);
   }
 
   private onStopped(error: unknown): void {
@@ -161,12 +79,7 @@ export class LedgerRelay {
       this.scheduleRestart(0);
       return;
     }
-    this.failures += 1;
-    this.lastError = errorMessage(error);
-    this.state = 'stalled';
-    const delay = backoffMs(this.retry, this.failures);
-    this.logger.error(`relay ${this.name} stalled at checkpoint ${this.checkpoint} (failure ${this.failures}): ${this.lastError}; retrying in ${delay} ms`);
-    this.scheduleRestart(delay);
+    this.scheduleRestart(this.stalled(error));
   }
 
   private scheduleRestart(delayMs: number): void {
