@@ -1,18 +1,13 @@
-import { skuFromStreamId } from '@ledger/domain';
+import { skuFromStreamId, type StockTotals } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
 import { DEFAULT_PAGE_SIZE, allPages, type ProgressListener } from './event-pages';
 import { LocationFigures, foldLocationFigures, type FiguresAt } from './location-fold';
 import { eventTime, isAtOrBefore, type Moment } from './moments';
 
-export interface StockRow {
+/** One (SKU, location)'s figures as of a moment. */
+export interface StockRow extends StockTotals {
   sku: string;
   location: string;
-  onHand: number;
-  reserved: number;
-  available: number;
-  pendingInspection: number;
-  shortfall: number;
-  writtenOff: number;
 }
 
 export const STOCK_COLUMNS: readonly (keyof StockRow)[] = ['sku', 'location', 'onHand', 'reserved', 'available', 'pendingInspection', 'shortfall', 'writtenOff'];

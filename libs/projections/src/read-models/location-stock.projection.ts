@@ -1,18 +1,13 @@
 import type Database from 'better-sqlite3';
-import { applyToLocations, emptyLocation, skuFromStreamId, type LocationStock } from '@ledger/domain';
+import { applyToLocations, emptyLocation, skuFromStreamId, type LocationStock, type StockTotals } from '@ledger/domain';
 import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
-export interface LocationStockRow {
+/** One (SKU, location)'s figures, the revision of the SKU they reflect and when they last moved. */
+export interface LocationStockRow extends StockTotals {
   sku: string;
   location: string;
-  onHand: number;
-  reserved: number;
-  available: number;
-  pendingInspection: number;
-  shortfall: number;
-  writtenOff: number;
   revision: number;
   updatedAt: string;
 }

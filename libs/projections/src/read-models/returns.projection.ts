@@ -1,22 +1,15 @@
 import type Database from 'better-sqlite3';
-import { EventTypes, skuFromStreamId, type ReturnStatus } from '@ledger/domain';
+import { EventTypes, skuFromStreamId, type ReturnRecord, type ReturnStatus } from '@ledger/domain';
 import { inventoryEvents } from '@ledger/ledger-model';
 import type { RecordedEvent } from '@ledger/event-store';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
-export interface ReturnView {
+/** A return as the write side records it, with its SKU and when it was received and inspected. */
+export interface ReturnView extends ReturnRecord {
   sku: string;
-  returnId: string;
-  location: string;
-  quantity: number;
-  orderRef: string | null;
-  channel: string | null;
-  status: ReturnStatus;
   receivedAt: string;
   inspectedAt: string | null;
-  restockQuantity: number | null;
-  writeOffQuantity: number | null;
 }
 
 /** Returns (RTO) and their inspection: units waiting on a shelf are money the seller cannot sell. */
