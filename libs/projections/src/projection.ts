@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import { skuFromStreamId, type InventoryEvent } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
+import { inventoryEvents } from '@ledger/ledger-model';
 
 /**
  * A read model kept in the projections database. Its tables carry a generation suffix so a rebuild
@@ -38,4 +40,13 @@ export function tableNamesFor(projection: string, generation: number): TableName
 export function occurredAt(event: RecordedEvent): string {
   const value = event.metadata.occurredAt;
   return typeof value === 'string' ? value : event.recordedAt;
+}
+
+/** Each event of a SKU stream in the batch, read through the ledger's codec; other streams' events are skipped. */
+export function forEachSkuEvent(events: readonly RecordedEvent[], visit: (sku: string, event: InventoryEvent, recorded: RecordedEvent) => void): void {
+  for (const recorded of events) {
+    const sku = skuFromStreamId(recorded.streamId);
+    const event = sku === null ? null : inventoryEvents.decode(recorded);
+    if (sku !== null && event) visit(sku, event, recorded);
+  }
 }

@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
-import { applyToLocations, emptyLocation, skuFromStreamId, type LocationStock, type StockTotals } from '@ledger/domain';
-import { inventoryEvents } from '@ledger/ledger-model';
+import { applyToLocations, emptyLocation, type LocationStock, type StockTotals } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
-import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
+import { forEachSkuEvent, occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
 /** One (SKU, location)'s figures, the revision of the SKU they reflect and when they last moved. */
 export interface LocationStockRow extends StockTotals {
@@ -67,10 +66,7 @@ export class LocationStockProjection implements Projection {
     };
     return {
       apply(events: RecordedEvent[]) {
-        for (const recorded of events) {
-          const sku = skuFromStreamId(recorded.streamId);
-          const event = sku ? inventoryEvents.decode(recorded) : null;
-          if (!sku || !event) continue;
+        forEachSkuEvent(events, (sku, event, recorded) => {
           const touched: CachedFigures[] = [];
           applyToLocations((location) => {
             const figures = figuresFor(sku, location);
@@ -81,7 +77,7 @@ export class LocationStockProjection implements Projection {
             figures.revision = recorded.revision;
             figures.updatedAt = occurredAt(recorded);
           }
-        }
+        });
         for (const { sku, location, figures: f } of dirty.values()) {
           write.run(location, sku, f.onHand, f.reserved, f.onHand - f.reserved, f.pendingInspection, f.shortfall, f.writtenOff, f.revision, f.updatedAt);
         }

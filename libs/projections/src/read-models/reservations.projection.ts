@@ -1,19 +1,12 @@
 import type Database from 'better-sqlite3';
-import { EventTypes, skuFromStreamId, type Allocation, type ReservationStatus } from '@ledger/domain';
-import { inventoryEvents } from '@ledger/ledger-model';
+import { EventTypes, type Reservation, type ReservationStatus } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
+import { forEachSkuEvent, occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
-export interface ReservationView {
+/** A hold as the write side records it (without its internal fields), with its SKU and its times. */
+export interface ReservationView extends Pick<Reservation, 'reservationId' | 'channel' | 'quantity' | 'allocations' | 'status' | 'expiresAt' | 'orderRef'> {
   sku: string;
-  reservationId: string;
-  channel: string;
-  quantity: number;
-  allocations: Allocation[];
-  status: ReservationStatus;
-  expiresAt: string;
-  orderRef: string | null;
   reservedAt: string;
   updatedAt: string;
   releaseReason: string | null;
@@ -49,10 +42,7 @@ export class ReservationsProjection implements Projection {
     );
     return {
       apply(events: RecordedEvent[]) {
-        for (const recorded of events) {
-          const sku = skuFromStreamId(recorded.streamId);
-          const event = sku ? inventoryEvents.decode(recorded) : null;
-          if (!sku || !event) continue;
+        forEachSkuEvent(events, (sku, event, recorded) => {
           const at = occurredAt(recorded);
           if (event.type === EventTypes.StockReserved) {
             const d = event.data;
@@ -63,7 +53,7 @@ export class ReservationsProjection implements Projection {
             const status = event.data.reason === 'expired' ? 'expired' : 'released';
             finish.run(status, event.data.reason, at, sku, event.data.reservationId);
           }
-        }
+        });
       },
     };
   }

@@ -1,9 +1,8 @@
 import type Database from 'better-sqlite3';
-import { EventTypes, skuFromStreamId, type ReturnRecord, type ReturnStatus } from '@ledger/domain';
-import { inventoryEvents } from '@ledger/ledger-model';
+import { EventTypes, type ReturnRecord, type ReturnStatus } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
+import { forEachSkuEvent, occurredAt, type Projection, type ProjectionWriter, type TableNames } from '../projection';
 
 /** A return as the write side records it, with its SKU and when it was received and inspected. */
 export interface ReturnView extends ReturnRecord {
@@ -41,10 +40,7 @@ export class ReturnsProjection implements Projection {
     );
     return {
       apply(events: RecordedEvent[]) {
-        for (const recorded of events) {
-          const sku = skuFromStreamId(recorded.streamId);
-          const event = sku ? inventoryEvents.decode(recorded) : null;
-          if (!sku || !event) continue;
+        forEachSkuEvent(events, (sku, event, recorded) => {
           if (event.type === EventTypes.ReturnReceived) {
             const d = event.data;
             insert.run(sku, d.returnId, d.location, d.quantity, d.orderRef, d.channel, occurredAt(recorded));
@@ -52,7 +48,7 @@ export class ReturnsProjection implements Projection {
             const d = event.data;
             inspect.run(occurredAt(recorded), d.restockQuantity, d.writeOffQuantity, sku, d.returnId);
           }
-        }
+        });
       },
     };
   }
