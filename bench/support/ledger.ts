@@ -2,8 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { CommandBus, EventBus } from '@nestjs/cqrs';
 import type { AddressInfo } from 'node:net';
 import { SkuLedger, type CommandContext } from '@ledger/core';
-import { EventTypes, skuFromStreamId, type Allocation } from '@ledger/domain';
+import { EventTypes, skuFromStreamId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '@ledger/event-store';
+import { inventoryEvents } from '@ledger/ledger-model';
 import { loadConfig, MetricsService, type LedgerConfig } from '@ledger/platform';
 import { ProjectionManager } from '@ledger/projections';
 import { AvailabilityRelay, LedgerRelay, type RelayStatus } from '@ledger/relay';
@@ -142,24 +143,24 @@ export async function auditStock(store: EventStore): Promise<StockAudit> {
   let reservedEvents = 0;
   let worst = 0;
   for await (const page of wholeLedger(store)) {
-    for (const event of page) {
+    for (const recorded of page) {
       events++;
-      const sku = skuFromStreamId(event.streamId);
-      if (!sku) continue;
+      const sku = skuFromStreamId(recorded.streamId);
+      const event = sku === null ? null : inventoryEvents.decode(recorded);
+      if (sku === null || !event) continue;
       skus.add(sku);
-      const data = event.data as { location: string; quantity: number; allocations: Allocation[]; restockQuantity: number };
       const touched: { onHand: number; held: number }[] = [];
       switch (event.type) {
         case EventTypes.StockReceived:
-          at(sku, data.location).onHand += data.quantity;
-          received += data.quantity;
+          at(sku, event.data.location).onHand += event.data.quantity;
+          received += event.data.quantity;
           break;
         case EventTypes.StockReserved:
           reservedEvents++;
-          for (const { location, quantity } of data.allocations) touched.push(Object.assign(at(sku, location), { held: at(sku, location).held + quantity }));
+          for (const { location, quantity } of event.data.allocations) touched.push(Object.assign(at(sku, location), { held: at(sku, location).held + quantity }));
           break;
         case EventTypes.ReservationCommitted:
-          for (const { location, quantity } of data.allocations) {
+          for (const { location, quantity } of event.data.allocations) {
             const entry = at(sku, location);
             entry.held -= quantity;
             entry.onHand -= quantity;
@@ -167,13 +168,13 @@ export async function auditStock(store: EventStore): Promise<StockAudit> {
           }
           break;
         case EventTypes.ReservationReleased:
-          for (const { location, quantity } of data.allocations) at(sku, location).held -= quantity;
+          for (const { location, quantity } of event.data.allocations) at(sku, location).held -= quantity;
           break;
         case EventTypes.StockSold:
-          for (const { location, quantity } of data.allocations) touched.push(Object.assign(at(sku, location), { onHand: at(sku, location).onHand - quantity }));
+          for (const { location, quantity } of event.data.allocations) touched.push(Object.assign(at(sku, location), { onHand: at(sku, location).onHand - quantity }));
           break;
         case EventTypes.ReturnInspected:
-          at(sku, data.location).onHand += data.restockQuantity;
+          at(sku, event.data.location).onHand += event.data.restockQuantity;
           break;
       }
       for (const entry of touched) worst = Math.max(worst, entry.held - entry.onHand, -entry.onHand);
