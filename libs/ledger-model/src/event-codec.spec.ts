@@ -18,6 +18,14 @@ describe('event codec', () => {
     expect(inventoryEvents.decode(stored('$metadata', {}))).toBeNull();
   });
 
+  it('skips the types a reader does not handle before reading their data, still refusing unknown versions', () => {
+    const only = new Set([EventTypes.StockSold]);
+    expect(inventoryEvents.decode(stored(EventTypes.StockReserved, { broken: true }), only)).toBeNull();
+    const sold = stored(EventTypes.StockSold, { saleId: 's1', channel: 'web', quantity: 1, allocations: [] });
+    expect(inventoryEvents.decode(sold, only)).toBe(sold);
+    expect(() => inventoryEvents.decode(stored('inventory.stock-reserved.v9', reserved), only)).toThrow(UnreadableEventError);
+  });
+
   it('refuses a known type of a version it does not know, naming the stream and revision', () => {
     const read = () => inventoryEvents.decode(stored('inventory.stock-reserved.v9', reserved));
     expect(read).toThrow(UnreadableEventError);
@@ -45,5 +53,10 @@ describe('event codec', () => {
     const current = { streamId: 's', revision: 1, type: 'test.counted.v2', data: { sku: 'S', units: 1 } };
     expect(codec.decode(current)).toBe(current);
     expect(() => codec.decode({ streamId: 's', revision: 2, type: 'test.counted.v1', data: { count: 'x' } })).toThrow(UnreadableEventError);
+  });
+
+  it('refuses a definition whose newest version has an upcaster', () => {
+    const upcastToNothing = { fields: {}, upcast: (data: Record<string, unknown>) => data };
+    expect(() => new EventCodec('test.', [{ name: 'test.lost', versions: { 1: upcastToNothing } }])).toThrow(/upcaster but no later version/);
   });
 });

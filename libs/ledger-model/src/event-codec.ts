@@ -6,7 +6,7 @@ export type FieldKind = 'string' | 'string?' | 'integer' | 'allocations' | 'stri
 
 /** One stored version of an event type: its data's shape, and how to lift it to the next version. */
 export interface EventVersion {
-  fields: Record<string, FieldKind>;
+  fields: Readonly<Record<string, FieldKind>>;
   /** The data as the next version has it; absent on the newest version. */
   upcast?(data: JsonObject): JsonObject;
 }
@@ -25,17 +25,24 @@ export class UnreadableEventError extends Error {
   }
 }
 
+/** One version's reading, compiled once: this runs for every event every reader reads. */
+interface Step {
+  fits(data: unknown): boolean;
+  fields: Readonly<Record<string, FieldKind>>;
+  upcast?(data: JsonObject): JsonObject;
+}
+
 interface Reader {
-  version: number;
   /** The newest version's type string, which the domain knows. */
   latestType: string;
-  definition: EventDefinition;
+  /** This version's step, then each later one's. */
+  steps: Step[];
 }
 
 /**
  * The one reading of stored events: type string -> version -> shape check -> (upcast to the newest
- * version) -> domain event. Every reader (the write side's load, projections, auditors, relays) goes
- * through it, so a stored event the code cannot understand fails loudly in one place.
+ * version) -> domain event. Every reader (the write side's load, projections, auditors) goes through
+ * it, so a stored event the code cannot understand fails loudly in one place.
  */
 export class EventCodec<Event extends { type: string; data: object }> {
   private readonly readers = new Map<string, Reader>();
@@ -44,20 +51,23 @@ export class EventCodec<Event extends { type: string; data: object }> {
   constructor(readonly prefix: string, definitions: readonly EventDefinition[]) {
     for (const definition of definitions) {
       const versions = Object.keys(definition.versions).map(Number).sort((a, b) => a - b);
-      const latest = versions[versions.length - 1];
+      const steps = versions.map((version, index): Step => {
+        const { fields, upcast } = definition.versions[version];
+        if (upcast && index === versions.length - 1) throw new Error(`${definition.name}.v${version} has an upcaster but no later version`);
+        return { fits: compileCheck(fields), fields, upcast };
+      });
+      const latestType = `${definition.name}.v${versions[versions.length - 1]}`;
       this.names.add(definition.name);
-      for (const version of versions) {
-        this.readers.set(`${definition.name}.v${version}`, { version, latestType: `${definition.name}.v${latest}`, definition });
-      }
+      versions.forEach((version, index) => this.readers.set(`${definition.name}.v${version}`, { latestType, steps: steps.slice(index) }));
     }
   }
 
   /**
    * The domain event a stored one holds, or null when its type is none of this codec's (another
-   * kind of stream's event). Throws UnreadableEventError for a known type of an unknown version or
-   * with data of the wrong shape.
+   * kind of stream's event) or, given `only`, none of those (newest type strings) the reader handles.
+   * Throws UnreadableEventError for a known type of an unknown version or with data of the wrong shape.
    */
-  decode(recorded: Pick<RecordedEvent, 'streamId' | 'revision' | 'type' | 'data'>): Event | null {
+  decode(recorded: Pick<RecordedEvent, 'streamId' | 'revision' | 'type' | 'data'>, only?: ReadonlySet<string>): Event | null {
     const reader = this.readers.get(recorded.type);
     if (!reader) {
       if (!recorded.type.startsWith(this.prefix)) return null;
@@ -65,56 +75,61 @@ export class EventCodec<Event extends { type: string; data: object }> {
       if (this.names.has(name)) throw new UnreadableEventError(recorded, 'a version this code does not know (written by a newer release?)');
       return null;
     }
-    let version = reader.version;
+    // Filtered on the newest type, so an older version of a handled type is still read (and upcast).
+    if (only && !only.has(reader.latestType)) return null;
     let data = recorded.data;
-    for (;;) {
-      const spec = reader.definition.versions[version];
-      const problem = shapeProblem(spec.fields, data);
-      if (problem) throw new UnreadableEventError(recorded, problem);
-      if (!spec.upcast) break;
-      data = spec.upcast(data);
-      version = nextVersion(reader.definition, version);
+    for (const step of reader.steps) {
+      if (!step.fits(data)) throw new UnreadableEventError(recorded, shapeProblem(step.fields, data));
+      if (step.upcast) data = step.upcast(data);
     }
     // Nothing changed on the way: the stored object already is the domain event (no copy on the hot path).
-    if (data === recorded.data && reader.latestType === recorded.type) return recorded as unknown as Event;
+    if (reader.steps.length === 1) return recorded as unknown as Event;
     return { type: reader.latestType, data } as unknown as Event;
   }
 }
 
-function nextVersion(definition: EventDefinition, version: number): number {
-  const next = Object.keys(definition.versions).map(Number).filter((v) => v > version).sort((a, b) => a - b)[0];
-  if (next === undefined) throw new Error(`${definition.name}.v${version} has an upcaster but no later version`);
-  return next;
-}
-
-function shapeProblem(fields: Record<string, FieldKind>, data: unknown): string | null {
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return 'data is not an object';
-  const record = data as Record<string, unknown>;
-  for (const field in fields) {
-    if (!fits(fields[field], record[field])) return `${field} is not ${describe(fields[field])}`;
+/** What is wrong with the data, for the error: the first field that does not fit. */
+function shapeProblem(fields: Readonly<Record<string, FieldKind>>, data: unknown): string {
+  if (!isObject(data)) return 'data is not an object';
+  for (const [field, kind] of Object.entries(fields)) {
+    if (!fitsFor(kind)(data[field])) return `${field} is not ${describe(kind)}`;
   }
-  return null;
+  return 'data does not fit';
 }
 
-function fits(kind: FieldKind, value: unknown): boolean {
-  if (typeof kind !== 'string') return kind.includes(value as string);
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isString = (value: unknown): boolean => typeof value === 'string';
+const isStrings = (value: unknown): boolean => Array.isArray(value) && value.every(isString);
+const isAllocation = (item: unknown): boolean =>
+  isObject(item) && typeof item.location === 'string' && Number.isSafeInteger(item.quantity);
+const isAllocations = (value: unknown): boolean => Array.isArray(value) && value.every(isAllocation);
+
+function fitsFor(kind: FieldKind): (value: unknown) => boolean {
+  if (typeof kind !== 'string') return (value) => kind.includes(value as string);
   switch (kind) {
     case 'string':
-      return typeof value === 'string';
+      return isString;
     case 'string?':
-      return value === null || value === undefined || typeof value === 'string';
+      return (value) => value === null || value === undefined || typeof value === 'string';
     case 'integer':
-      return Number.isSafeInteger(value);
+      return Number.isSafeInteger;
     case 'strings':
-      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+      return isStrings;
     case 'strings?':
-      return value === null || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+      return (value) => value === null || isStrings(value);
     case 'allocations':
-      return (
-        Array.isArray(value) &&
-        value.every((item) => item !== null && typeof item === 'object' && typeof item.location === 'string' && Number.isSafeInteger(item.quantity))
-      );
+      return isAllocations;
   }
+}
+
+/** The table of fields as one yes/no check; shapeProblem says which field failed. */
+function compileCheck(fields: Readonly<Record<string, FieldKind>>): (data: unknown) => boolean {
+  const checks = Object.entries(fields).map(([field, kind]) => ({ field, fits: fitsFor(kind) }));
+  return (data) => {
+    if (!isObject(data)) return false;
+    for (let i = 0; i < checks.length; i++) if (!checks[i].fits(data[checks[i].field])) return false;
+    return true;
+  };
 }
 
 function describe(kind: FieldKind): string {

@@ -42,11 +42,18 @@ export function occurredAt(event: RecordedEvent): string {
   return typeof value === 'string' ? value : event.recordedAt;
 }
 
-/** Each event of a SKU stream in the batch, read through the ledger's codec; other streams' events are skipped. */
-export function forEachSkuEvent(events: readonly RecordedEvent[], visit: (sku: string, event: InventoryEvent, recorded: RecordedEvent) => void): void {
+/**
+ * Each event of a SKU stream in the batch, read through the ledger's codec; other streams' events
+ * are skipped, and so are the types not in `only` (when given) before their data is read.
+ */
+export function forEachSkuEvent(
+  events: readonly RecordedEvent[],
+  visit: (sku: string, event: InventoryEvent, recorded: RecordedEvent) => void,
+  only?: ReadonlySet<InventoryEvent['type']>,
+): void {
   for (const recorded of events) {
     const sku = skuFromStreamId(recorded.streamId);
-    const event = sku === null ? null : inventoryEvents.decode(recorded);
+    const event = sku === null ? null : inventoryEvents.decode(recorded, only);
     if (sku !== null && event) visit(sku, event, recorded);
   }
 }

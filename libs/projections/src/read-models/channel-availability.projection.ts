@@ -243,8 +243,11 @@ class ChannelAvailabilityWriter implements ProjectionWriter {
     }
     for (const [sku, channelNames] of this.dirtyAvailability) {
       const figures = this.skus.get(sku) as SkuFigures;
-      const written = channelNames === EVERY_CHANNEL ? figures.channels.keys() : channelNames;
-      for (const channel of written) {
+      if (channelNames === EVERY_CHANNEL) {
+        for (const [channel, a] of figures.channels) sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
+        continue;
+      }
+      for (const channel of channelNames) {
         const a = figures.channels.get(channel) as ChannelAvailability;
         sql.writeAvailability.run(channel, sku, a.available, a.revision, a.position, a.updatedAt);
       }

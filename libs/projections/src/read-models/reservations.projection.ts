@@ -12,6 +12,8 @@ export interface ReservationView extends Pick<Reservation, 'reservationId' | 'ch
   releaseReason: string | null;
 }
 
+const RESERVATION_EVENTS = new Set([EventTypes.StockReserved, EventTypes.ReservationCommitted, EventTypes.ReservationReleased]);
+
 /** Every hold and where it went: held, committed, released or expired. */
 export class ReservationsProjection implements Projection {
   readonly name = 'reservations';
@@ -53,7 +55,7 @@ export class ReservationsProjection implements Projection {
             const status = event.data.reason === 'expired' ? 'expired' : 'released';
             finish.run(status, event.data.reason, at, sku, event.data.reservationId);
           }
-        });
+        }, RESERVATION_EVENTS);
       },
     };
   }

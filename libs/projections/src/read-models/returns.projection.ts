@@ -11,6 +11,8 @@ export interface ReturnView extends ReturnRecord {
   inspectedAt: string | null;
 }
 
+const RETURN_EVENTS = new Set([EventTypes.ReturnReceived, EventTypes.ReturnInspected]);
+
 /** Returns (RTO) and their inspection: units waiting on a shelf are money the seller cannot sell. */
 export class ReturnsProjection implements Projection {
   readonly name = 'returns';
@@ -48,7 +50,7 @@ export class ReturnsProjection implements Projection {
             const d = event.data;
             inspect.run(occurredAt(recorded), d.restockQuantity, d.writeOffQuantity, sku, d.returnId);
           }
-        });
+        }, RETURN_EVENTS);
       },
     };
   }
