@@ -57,7 +57,7 @@ interface Feed {
 const error = (status: number, code: string, message: string, details?: string): FakeResponse => ({ status, body: { errors: [{ code, message, ...(details ? { details } : {}) }] }, headers: { 'x-amzn-RequestId': randomUUID() } });
 
 export class AmazonFake {
-  readonly stats = { tokenRequests: 0, expiredTokenCalls: 0, patches: 0, feedsCreated: 0, feedMessages: 0, throttled: {} as Record<string, number>, calls: {} as Record<string, number> };
+  readonly stats = { tokenRequests: 0, expiredTokenCalls: 0, refusedTokenCalls: 0, patches: 0, feedsCreated: 0, feedMessages: 0, throttled: {} as Record<string, number>, calls: {} as Record<string, number> };
   private server: FakeServer | null = null;
   private readonly options: Required<Omit<AmazonFakeOptions, 'limits'>> & { limits: Record<Operation, [number, number]> };
   private readonly buckets: Record<Operation, FakeRateLimit>;
@@ -123,6 +123,11 @@ export class AmazonFake {
     listing.quantity = Math.max(0, (listing.quantity ?? 0) - quantity);
   }
 
+  /** Revokes every access token issued so far (Amazon refuses them with 403 from then on). */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
   /** Submissions accepted and not yet applied. */
   inFlight(): number {
     return this.timers.size;
@@ -162,6 +167,7 @@ export class AmazonFake {
     }
     const token = request.headers['x-amz-access-token'];
     const expiresAt = typeof token === 'string' ? this.tokens.get(token) : undefined;
+    if (expiresAt === undefined) this.stats.refusedTokenCalls += 1;
     if (expiresAt === undefined) return error(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token you provided is revoked, malformed or invalid.');
     if (Date.now() >= expiresAt) {
       this.stats.expiredTokenCalls += 1;
