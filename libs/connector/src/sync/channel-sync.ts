@@ -62,6 +62,12 @@ export class ChannelSync {
   private readonly delayed = new Map<string, { count: PendingCount; at: number; attempts: number }>();
   /** Accepted (not yet confirmed) submissions: when their update arrived, for the visible-lag metric. */
   private readonly awaitingVerdict = new Map<string, { receivedAt: number; revision: number; position: number }>();
+  /**
+   * Units the channel was seen to take off its own count (a stale CAS) that no order passed on has
+   * explained yet. An order for them then lowers this rather than what the channel shows, which
+   * already reflects the sale.
+   */
+  private readonly unexplained = new Map<string, number>();
   private inFlight = 0;
   private failures = 0;
   private pausedUntil = 0;
@@ -133,8 +139,12 @@ export class ChannelSync {
 
   /** The connector saw the channel sell `quantity` itself (a Shopify order it passed on): lower what it shows. */
   noteChannelSale(sku: string, quantity: number): void {
+    const seen = this.unexplained.get(sku) ?? 0;
+    const explained = Math.min(seen, quantity);
+    if (seen - explained > 0) this.unexplained.set(sku, seen - explained);
+    else this.unexplained.delete(sku);
     const shown = this.store.state(sku)?.shown;
-    if (shown !== null && shown !== undefined) this.store.setShown(sku, Math.max(0, shown - quantity));
+    if (quantity > explained && shown !== null && shown !== undefined) this.store.setShown(sku, Math.max(0, shown - (quantity - explained)));
   }
 
   /** Pushes a SKU's newest count again (drift repair); `shown` is what the channel was seen to show. */
@@ -252,12 +262,12 @@ export class ChannelSync {
     }
     const bySku = new Map(outcomes.map((outcome) => [outcome.sku, outcome]));
     const now = this.now();
-    for (const count of batch) this.record(count, bySku.get(count.sku) ?? { sku: count.sku, status: 'retry', reason: 'the channel gave no verdict' }, now);
+    batch.forEach((count, index) => this.record(count, bySku.get(count.sku) ?? { sku: count.sku, status: 'retry', reason: 'the channel gave no verdict' }, now, items[index].expected));
     this.inFlight = 0;
     this.refreshGauges();
   }
 
-  private record(count: PendingCount, outcome: PushOutcome, now: number): void {
+  private record(count: PendingCount, outcome: PushOutcome, now: number, expected: number | null): void {
     const version = { available: count.available, revision: count.revision, position: count.position };
     this.metrics.pushed.inc({ channel: this.channel, outcome: outcome.status });
     switch (outcome.status) {
@@ -266,6 +276,9 @@ export class ChannelSync {
         this.store.markPushed(count.sku, version, outcome.quantity, 'synced', now);
         this.metrics.pushLatency.observe({ channel: this.channel }, (now - count.receivedAt) / 1000);
         this.metrics.visibleLag.observe({ channel: this.channel }, (now - count.receivedAt) / 1000);
+        if (outcome.status === 'capped' && expected !== null && outcome.live < expected) {
+          this.unexplained.set(count.sku, (this.unexplained.get(count.sku) ?? 0) + expected - outcome.live);
+        }
         if (outcome.status === 'capped') {
           this.logger.warn(`${this.channel} ${count.sku}: the channel had changed the count itself (shows ${outcome.live}); set ${outcome.quantity}, not above the ledger's ${count.available}`);
         }

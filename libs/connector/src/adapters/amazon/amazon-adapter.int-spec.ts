@@ -70,7 +70,7 @@ describe('AmazonAdapter against the SP-API fake', () => {
     expect(fake.stats.feedsCreated).toBe(1);
     expect(fake.stats.patches).toBe(0);
     expect(adapter.unsettled()).toBe(61);
-    const verdicts = [];
+    const verdicts: Awaited<ReturnType<AmazonAdapter['settle']>> = [];
     await eventually(async () => {
       verdicts.push(...(await adapter.settle()));
       return adapter.unsettled() === 0;
