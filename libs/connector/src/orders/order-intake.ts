@@ -82,7 +82,8 @@ export class OrderIntake {
           this.logger.warn(`${orderId} fulfilled on ${this.options.channel} but ${local.status} in the ledger: nothing to commit`);
           return this.count('commit', 'ignored');
         }
-        const held = local ?? (await this.hold(orderId, event.lines, event.orderRef), this.options.store.order(orderId));
+        if (!local) await this.hold(orderId, event.lines, event.orderRef);
+        const held = local ?? this.options.store.order(orderId);
         if (!held || held.status !== 'held') return held?.status === 'refused' ? 'refused' : 'unmapped';
         return this.commit(held);
       }

@@ -163,7 +163,7 @@ export class ShopifyAdapter implements ChannelAdapter {
         variables[`i${index}`] = toGid('InventoryItem', listing.externalId);
         variables[`l${index}`] = toGid('Location', listing.locationId ?? '');
       });
-      const data = await this.graphql('levels', `query Levels(${declarations}) {\n  ${fields}\n}`, variables, randomUUID());
+      const data = await this.graphql('levels', `query Levels(${declarations}) {\n  ${fields}\n}`, variables);
       chunk.forEach((listing, index) => {
         const quantities = data?.[`q${index}`]?.inventoryLevel?.quantities as { name: string; quantity: number }[] | undefined;
         result.set(listing.sku, quantities?.find((quantity) => quantity.name === 'available')?.quantity ?? null);
@@ -185,14 +185,14 @@ export class ShopifyAdapter implements ChannelAdapter {
       })),
     };
     // One key per distinct request; the retries inside graphql() resend this very request with it.
-    const data = await this.graphql('inventorySetQuantities', SET_MUTATION, { input, key: randomUUID() }, null);
+    const data = await this.graphql('inventorySetQuantities', SET_MUTATION, { input, key: randomUUID() });
     const payload = data?.inventorySetQuantities;
     if (!payload) throw new TransientChannelError('inventorySetQuantities answered no payload');
     return (payload.userErrors ?? []) as UserError[];
   }
 
   /** One GraphQL call, paced by the throttle status, retried on THROTTLED, 429, 5xx and network errors. */
-  private async graphql(operation: string, query: string, variables: Record<string, unknown>, _tag: string | null): Promise<any> {
+  private async graphql(operation: string, query: string, variables: Record<string, unknown>): Promise<any> {
     return withRetries(
       async () => {
         await this.pace(operation);
