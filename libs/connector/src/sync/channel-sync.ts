@@ -321,7 +321,8 @@ export class ChannelSync {
       if (!state) continue;
       this.metrics.pushed.inc({ channel: this.channel, outcome: `settled_${verdict.status}` });
       if (verdict.status === 'applied') {
-        if (waiting) this.metrics.visibleLag.observe({ channel: this.channel }, (now - waiting.receivedAt) / 1000);
+        const lag = waiting ? (now - waiting.receivedAt) / 1000 : verdict.processingSeconds;
+        if (lag !== undefined) this.metrics.visibleLag.observe({ channel: this.channel }, lag);
         if (state.status === 'accepted') this.store.markPushed(verdict.sku, state.applied ?? state.desired, verdict.quantity, 'synced', now);
         continue;
       }

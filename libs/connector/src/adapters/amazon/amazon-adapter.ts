@@ -92,27 +92,36 @@ export class AmazonAdapter implements ChannelAdapter {
   async settle(): Promise<SettledOutcome[]> {
     const verdicts: SettledOutcome[] = [];
     for (const feed of [...this.feeds.values()]) {
-      await this.feedStatusBucket.take();
-      const status = await this.call('getFeed', 'GET', `/feeds/2021-06-30/feeds/${encodeURIComponent(feed.feedId)}`);
-      const seconds = (Date.now() - feed.createdAt) / 1000;
-      if (status.processingStatus === 'IN_QUEUE' || status.processingStatus === 'IN_PROGRESS') continue;
-      this.feeds.delete(feed.feedId);
-      if (status.processingStatus !== 'DONE') {
-        this.logger.warn(`feed ${feed.feedId} ended ${status.processingStatus}: its SKUs go again`);
-        for (const item of feed.items.values()) verdicts.push({ sku: item.listing.sku, status: 'retry', quantity: item.quantity, reason: `feed ${status.processingStatus}`, processingSeconds: seconds });
-        continue;
-      }
-      const report = await this.readReport(status.resultFeedDocumentId);
-      const errors = new Map<number, string>();
-      for (const issue of (report?.issues ?? []) as { messageId: number; severity: string; code: string; message: string }[]) {
-        if (issue.severity === 'ERROR') errors.set(issue.messageId, `${issue.code}: ${issue.message}`);
-      }
-      for (const [messageId, item] of feed.items) {
-        const reason = errors.get(messageId);
-        verdicts.push(reason ? { sku: item.listing.sku, status: 'rejected', quantity: item.quantity, reason, processingSeconds: seconds } : { sku: item.listing.sku, status: 'applied', quantity: item.quantity, processingSeconds: seconds });
+      try {
+        verdicts.push(...(await this.settleFeed(feed)));
+      } catch (error) {
+        // The feed stays: the next settle asks again, so no verdict is lost.
+        this.logger.warn(`feed ${feed.feedId}: ${(error as Error).message}`);
       }
     }
     return verdicts;
+  }
+
+  private async settleFeed(feed: FeedInFlight): Promise<SettledOutcome[]> {
+    await this.feedStatusBucket.take();
+    const status = await this.call('getFeed', 'GET', `/feeds/2021-06-30/feeds/${encodeURIComponent(feed.feedId)}`);
+    const seconds = (Date.now() - feed.createdAt) / 1000;
+    if (status.processingStatus === 'IN_QUEUE' || status.processingStatus === 'IN_PROGRESS') return [];
+    if (status.processingStatus !== 'DONE') {
+      this.feeds.delete(feed.feedId);
+      this.logger.warn(`feed ${feed.feedId} ended ${status.processingStatus}: its SKUs go again`);
+      return [...feed.items.values()].map((item) => ({ sku: item.listing.sku, status: 'retry', quantity: item.quantity, reason: `feed ${status.processingStatus}`, processingSeconds: seconds }));
+    }
+    const report = await this.readReport(status.resultFeedDocumentId);
+    this.feeds.delete(feed.feedId);
+    const errors = new Map<number, string>();
+    for (const issue of (report?.issues ?? []) as { messageId: number; severity: string; code: string; message: string }[]) {
+      if (issue.severity === 'ERROR') errors.set(issue.messageId, `${issue.code}: ${issue.message}`);
+    }
+    return [...feed.items].map(([messageId, item]) => {
+      const reason = errors.get(messageId);
+      return reason ? { sku: item.listing.sku, status: 'rejected', quantity: item.quantity, reason, processingSeconds: seconds } : { sku: item.listing.sku, status: 'applied', quantity: item.quantity, processingSeconds: seconds };
+    });
   }
 
   /** The DEFAULT (merchant-fulfilled) quantity per SKU from getListingsItem; null when Amazon has no such listing. */
