@@ -1,4 +1,4 @@
-import { AmazonFake } from '../../../../../test/support/channel-fakes';
+import { AmazonFake } from '@test/channel-fakes';
 import type { Listing } from '../../listings';
 import { ConnectorMetrics } from '../../metrics';
 import { channelAdapterContract } from '../../testing/channel-adapter.contract';

@@ -1,4 +1,4 @@
-import { FlipkartFake } from '../../../../../test/support/channel-fakes';
+import { FlipkartFake } from '@test/channel-fakes';
 import { AdapterRejectedError } from '../../http/retry';
 import type { Listing } from '../../listings';
 import { channelAdapterContract } from '../../testing/channel-adapter.contract';

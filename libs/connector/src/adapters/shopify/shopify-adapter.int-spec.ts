@@ -1,4 +1,4 @@
-import { ShopifyFake } from '../../../../../test/support/channel-fakes';
+import { ShopifyFake } from '@test/channel-fakes';
 import type { Listing } from '../../listings';
 import { ConnectorMetrics } from '../../metrics';
 import { channelAdapterContract } from '../../testing/channel-adapter.contract';
