@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { LEDGER_CONFIG, type ApiToken, type LedgerConfig, type Role } from '@ledger/platform';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 
@@ -10,7 +10,7 @@ export interface Principal {
   role: Role;
 }
 
-export type AuthenticatedRequest = Request & { principal?: Principal };
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * Bearer tokens with roles. Tokens are compared as sha-256 digests with timingSafeEqual, so the time
@@ -43,7 +43,7 @@ export class TokenGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(request: Request): Principal {
+  private authenticate(request: FastifyRequest): Principal {
     if (this.digests.length === 0) return { name: 'local', role: 'ops' };
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
