@@ -3,7 +3,9 @@
  * Summarises a .cpuprofile (from `npm run bench -- --profile`): self time by function and by
  * package / source folder, and inclusive time of the functions that matter on the hot path.
  *
- *   node bench/profile-summary.js bench/results/profiles/<file>.cpuprofile [--top 30] [--focus name]
+ *   node bench/profile-summary.js bench/results/profiles/<file>.cpuprofile [--top 30] [--focus name[,name...]]
+ *
+ * --focus keeps the inclusive list to functions whose label contains one of the names.
  */
 'use strict';
 const fs = require('node:fs');
@@ -20,7 +22,7 @@ const option = (name, fallback) => {
   return index >= 0 ? args[index + 1] : fallback;
 };
 const top = Number(option('--top', 30));
-const focus = option('--focus', null);
+const focus = option('--focus', null)?.split(',').filter(Boolean) ?? null;
 
 const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -83,5 +85,5 @@ for (const [id, time] of self) {
     inclusive.set(name, (inclusive.get(name) ?? 0) + time);
   }
 }
-const filtered = new Map([...inclusive].filter(([name]) => (focus ? name.includes(focus) : !name.startsWith('(root)'))));
-print(`inclusive time${focus ? ` (matching ${focus})` : ''}`, filtered, top);
+const filtered = new Map([...inclusive].filter(([name]) => (focus ? focus.some((part) => name.includes(part)) : !name.startsWith('(root)'))));
+print(`inclusive time${focus ? ` (matching ${focus.join(', ')})` : ''}`, filtered, top);

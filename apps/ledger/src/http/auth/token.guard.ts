@@ -19,6 +19,8 @@ export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 @Injectable()
 export class TokenGuard implements CanActivate {
   private readonly digests: { digest: Buffer; token: ApiToken }[];
+  /** Route metadata does not change after start: read once per handler, not on every request. */
+  private readonly routes = new WeakMap<object, { isPublic: boolean; allowed: Role[] }>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -31,16 +33,29 @@ export class TokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const { isPublic, allowed } = this.route(context);
+    if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = this.authenticate(request);
-    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
     if (!allowed.includes(principal.role)) {
       throw new ForbiddenException({ code: 'FORBIDDEN', message: `the ${principal.role} role may not call this route` });
     }
     request.principal = principal;
     return true;
+  }
+
+  private route(context: ExecutionContext): { isPublic: boolean; allowed: Role[] } {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (!route) {
+      const targets = [handler, context.getClass()];
+      route = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true,
+        allowed: this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [],
+      };
+      this.routes.set(handler, route);
+    }
+    return route;
   }
 
   private authenticate(request: FastifyRequest): Principal {
