@@ -56,14 +56,21 @@ export class AvailabilityStreamController {
       // unhandled 'error' on the response, which takes the whole process down.
       if (closed) return;
       response.write(`id: ${change.position}\nevent: availability\ndata: ${JSON.stringify(change)}\n\n`);
-      if (response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
+      if (!response.writableCorked && response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
     };
     // Subscribe first and hold live changes until the backlog is out, so nothing falls between them.
     const live = this.eventBus.pipe(ofType(AvailabilityChangedEvent)).subscribe(({ changes }) => {
-      for (const change of changes.filter(wanted)) {
-        if (backlogDone) send(change);
-        else pendingLive.push(change);
+      const mine = changes.filter(wanted);
+      if (!backlogDone) {
+        pendingLive.push(...mine);
+        return;
       }
+      if (closed || mine.length === 0) return;
+      // One batch, one write to the socket: a position's changes reach the client together.
+      response.cork();
+      for (const change of mine) send(change);
+      response.uncork();
+      if (!closed && response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
     });
     const heartbeat = setInterval(() => !closed && response.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const close = (reason: string) => {
