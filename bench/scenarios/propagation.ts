@@ -75,7 +75,32 @@ const topicProbe: PropagationProbe = {
 };
 let probeGroups = 0;
 
-export const PROBES: PropagationProbe[] = [projectionProbe, topicProbe];
+/**
+ * The moment the availability relay hands a change to the bus (its publish resolved): with the topic
+ * line, it tells the relay's share of the delay from the consumer's. Bench-only instrumentation.
+ */
+const relayProbe: PropagationProbe = {
+  name: 'availability relay publish',
+  available: () => true,
+  async attach(running, seen) {
+    const messaging = running.app.get(Messaging, { strict: false });
+    const bus = messaging.bus;
+    const original = bus.publish;
+    bus.publish = async (messages) => {
+      await original.call(bus, messages);
+      for (const message of messages) {
+        if (message.topic !== messaging.topics.availability) continue;
+        const { sku, position } = JSON.parse(String(message.value)) as AvailabilityMessage;
+        seen(sku, position);
+      }
+    };
+    return async () => {
+      bus.publish = original;
+    };
+  },
+};
+
+export const PROBES: PropagationProbe[] = [projectionProbe, relayProbe, topicProbe];
 
 const SKUS = 100;
 const PACED_PER_SECOND = 1_000;
