@@ -3,14 +3,18 @@
  * Summarises a .cpuprofile (from `npm run bench -- --profile`): self time by function and by
  * package / source folder, and inclusive time of the functions that matter on the hot path.
  *
- *   node bench/profile-summary.js bench/results/profiles/<file>.cpuprofile [--top 30] [--focus name]
+ *   node bench/profile-summary.js bench/results/profiles/<file>.cpuprofile [--top 30] [--focus name[,name...]]
+ *
+ * --focus keeps the inclusive list to functions whose label contains one of the names.
+ * --layers prints each sample's time under the innermost layer of the service on its stack
+ * (HTTP layer, CommandBus, write side, event store, projections, relays, ...; see LAYERS).
  */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const args = process.argv.slice(2);
-const file = args.find((arg) => !arg.startsWith('--'));
+const file = args.find((arg, index) => !arg.startsWith('--') && !['--top', '--focus'].includes(args[index - 1]));
 if (!file) {
   console.error('usage: node bench/profile-summary.js <file.cpuprofile> [--top N] [--focus functionName]');
   process.exit(1);
@@ -20,7 +24,8 @@ const option = (name, fallback) => {
   return index >= 0 ? args[index + 1] : fallback;
 };
 const top = Number(option('--top', 30));
-const focus = option('--focus', null);
+const focus = option('--focus', null)?.split(',').filter(Boolean) ?? null;
+const layers = args.includes('--layers');
 
 const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -83,5 +88,43 @@ for (const [id, time] of self) {
     inclusive.set(name, (inclusive.get(name) ?? 0) + time);
   }
 }
-const filtered = new Map([...inclusive].filter(([name]) => (focus ? name.includes(focus) : !name.startsWith('(root)'))));
-print(`inclusive time${focus ? ` (matching ${focus})` : ''}`, filtered, top);
+const filtered = new Map([...inclusive].filter(([name]) => (focus ? focus.some((part) => name.includes(part)) : !name.startsWith('(root)'))));
+print(`inclusive time${focus ? ` (matching ${focus.join(', ')})` : ''}`, filtered, top);
+
+/**
+ * Layers by source: the first frame from the leaf up whose source names one decides. Native frames
+ * and node's own event loop plumbing decide nothing; node's HTTP and socket code counts as HTTP.
+ */
+const LAYERS = [
+  ['event store (append, fsync, reads)', /libs\/event-store\//],
+  ['projections', /libs\/projections\//],
+  ['relays and bus', /libs\/(relay|bus)\//],
+  ['write side (ledger loop, decide, envelope, hash chain)', /libs\/(core|domain|audit)\//],
+  ['CommandBus (@nestjs/cqrs)', /@nestjs\/cqrs\//],
+  ['metrics (prom-client)', /prom-client\//],
+  ['bench instrumentation', /\/bench\//],
+  ['HTTP: validation (class-validator, class-transformer)', /class-(validator|transformer)\//],
+  ['HTTP: Nest pipeline, guard, controllers', /@nestjs\/(core|common|platform-fastify)\/|apps\/ledger\//],
+  ['HTTP: Fastify and its router', /node_modules\/(fastify|find-my-way|@fastify\/|light-my-request|fast-)/],
+  ['HTTP: node http, sockets, streams', /node:(_http_|net|internal\/stream|internal\/streams|stream|internal\/http)/],
+];
+if (layers) {
+  const byLayer = new Map();
+  for (const [id, time] of self) {
+    let layer = null;
+    for (let node = id; node !== undefined && layer === null; node = parent.get(node)) {
+      const { url, functionName } = nodes.get(node).callFrame;
+      if (!url) {
+        if (['(garbage collector)', '(idle)', '(program)'].includes(functionName)) layer = functionName;
+        continue;
+      }
+      for (const [name, pattern] of LAYERS) if (pattern.test(url)) {
+        layer = name;
+        break;
+      }
+    }
+    layer ??= 'other (event loop, timers, unattributed native)';
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + time);
+  }
+  print('time by layer (innermost layer of the service on the stack)', byLayer, LAYERS.length + 4);
+}

@@ -174,7 +174,7 @@ export function evaluate(result: ScenarioResult): Goal[] {
   const ledger = find(result, LEDGER_LINE);
   const c = ledger.correctness as Correctness;
   return [
-    goal('catalog in process', '>= 10,000 commands/s', `${ledger.throughput}/s`, ledger.throughput >= 10_000),
+    goal('catalog in process, full app', '>= 20,000 commands/s', `${ledger.throughput}/s`, ledger.throughput >= 20_000),
     goal('catalog correctness', '0 oversold, 0 errors', `${c.oversold} oversold, ${c.errors} errors`, c.oversold === 0 && c.errors === 0),
   ];
 }

@@ -135,7 +135,7 @@ async function expectStatus(response: Promise<{ status: number; body: unknown }>
   if (answer.status !== status) throw new Error(`setup call answered ${answer.status}: ${JSON.stringify(answer.body)}`);
 }
 
-async function cannon(url: string, sku: string, channels: string[], amount: number, prefix: string, connections = CONNECTIONS) {
+export async function cannon(url: string, sku: string, channels: string[], amount: number, prefix: string, connections = CONNECTIONS) {
   let next = 0;
   const latencies = new Latencies();
   const statuses: Record<number, number> = {};

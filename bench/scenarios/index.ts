@@ -1,6 +1,6 @@
 import type { Goal, ScenarioOptions, ScenarioResult } from '../support/measure';
 
-export const SCENARIOS = ['hot-sku', 'hot-sku-http', 'catalog', 'propagation', 'rebuild'] as const;
+export const SCENARIOS = ['deep-stock', 'deep-stock-http', 'hot-sku', 'hot-sku-http', 'catalog', 'propagation', 'rebuild'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface ScenarioModule {
@@ -12,6 +12,10 @@ export interface ScenarioModule {
 /** Loaded on demand: each scenario process loads only its own. */
 export function loadScenario(name: ScenarioName): ScenarioModule {
   switch (name) {
+    case 'deep-stock':
+      return require('./deep-stock');
+    case 'deep-stock-http':
+      return require('./deep-stock-http');
     case 'hot-sku':
       return require('./hot-sku');
     case 'hot-sku-http':

@@ -110,7 +110,7 @@ export function evaluate(result: ScenarioResult): Goal[] {
   const at100 = Number(rebuild.extra?.rssAt100PercentMb);
   const growth = round(((at100 - at25) / at25) * 100, 1);
   return [
-    goal('rebuild all 4 projections at once', '>= 100,000 events/s', `${rebuild.throughput}/s`, rebuild.throughput >= 100_000),
+    goal('rebuild all 4 projections at once', '>= 150,000 events/s', `${rebuild.throughput}/s`, rebuild.throughput >= 150_000),
     goal(
       'rebuild each projection alone',
       '>= 100,000 events/s',

@@ -1,12 +1,24 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-/** A ledger app in a child process (bench/support/app-server.ts), driven over HTTP. */
+/**
+ * A server in a child process, driven over HTTP: the ledger app (bench/support/app-server.ts) or the
+ * Fastify + Redis anchor (bench/support/redis-http-server.ts).
+ */
 export class AppProcess {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}
 
   static start(dataDir: string, env: Record<string, string>): Promise<AppProcess> {
-    const child = fork(join(__dirname, 'app-server.ts'), [dataDir, JSON.stringify(env)], {
+    return AppProcess.fork('app-server.ts', [dataDir, JSON.stringify(env)]);
+  }
+
+  /** Fastify + Redis on the redis-server listening on `redisPort`. */
+  static startRedisAnchor(redisPort: number): Promise<AppProcess> {
+    return AppProcess.fork('redis-http-server.ts', [String(redisPort)]);
+  }
+
+  private static fork(script: string, args: string[]): Promise<AppProcess> {
+    const child = fork(join(__dirname, script), args, {
       execArgv: ['-r', join(__dirname, 'register.js'), ...process.execArgv.filter((arg) => arg.startsWith('--cpu-prof') || arg.startsWith('--max-old'))],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -36,6 +48,11 @@ export class AppProcess {
 
   resetRss(): Promise<void> {
     return this.ask('reset-rss', 'reset');
+  }
+
+  /** The ledger app's own count of a SKU's stored holds: events, and distinct reservation ids among them. */
+  storedHolds(sku: string): Promise<{ reservedEvents: number; distinctReservations: number }> {
+    return this.ask('stored-holds', 'holds', { sku });
   }
 
   /** With BENCH_PROFILE=1: profiles the app process between the two calls. */

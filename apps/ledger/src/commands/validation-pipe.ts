@@ -1,5 +1,6 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { validationFailed, type FieldProblem } from '../errors/api-error';
+import { fastBodyValidator } from './fast-body-validation';
 
 /** Keys that Nest's pipe deletes silently (prototype pollution guard): we refuse them like any unknown field. */
 const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
@@ -19,7 +20,12 @@ export function assertBodyObject(value: unknown): void {
 
 class LedgerValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' && this.toValidate(metadata)) assertBodyObject(value);
+    if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
+      assertBodyObject(value);
+      // A valid body is taken without the full pipe; anything else goes through it for its answer.
+      const accepted = fastBodyValidator(metadata.metatype)?.(value);
+      if (accepted) return accepted;
+    }
     return super.transform(value, metadata);
   }
 }

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { LEDGER_CONFIG, type ApiToken, type LedgerConfig, type Role } from '@ledger/platform';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 
@@ -10,7 +10,7 @@ export interface Principal {
   role: Role;
 }
 
-export type AuthenticatedRequest = Request & { principal?: Principal };
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * Bearer tokens with roles. Tokens are compared as sha-256 digests with timingSafeEqual, so the time
@@ -19,6 +19,8 @@ export type AuthenticatedRequest = Request & { principal?: Principal };
 @Injectable()
 export class TokenGuard implements CanActivate {
   private readonly digests: { digest: Buffer; token: ApiToken }[];
+  /** Route metadata does not change after start: read once per handler, not on every request. */
+  private readonly routes = new WeakMap<object, { isPublic: boolean; allowed: Role[] }>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -31,11 +33,10 @@ export class TokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const { isPublic, allowed } = this.route(context);
+    if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = this.authenticate(request);
-    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
     if (!allowed.includes(principal.role)) {
       throw new ForbiddenException({ code: 'FORBIDDEN', message: `the ${principal.role} role may not call this route` });
     }
@@ -43,7 +44,21 @@ export class TokenGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(request: Request): Principal {
+  private route(context: ExecutionContext): { isPublic: boolean; allowed: Role[] } {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (!route) {
+      const targets = [handler, context.getClass()];
+      route = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true,
+        allowed: this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [],
+      };
+      this.routes.set(handler, route);
+    }
+    return route;
+  }
+
+  private authenticate(request: FastifyRequest): Principal {
     if (this.digests.length === 0) return { name: 'local', role: 'ops' };
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

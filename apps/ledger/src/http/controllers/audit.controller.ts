@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Logger, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { once } from 'node:events';
 import {
   HistoryCheckpoints,
@@ -90,25 +90,35 @@ export class AuditController {
   /** Stock of every SKU (or one location) as of a moment, streamed as CSV or JSON lines. */
   @Get('reports/stock')
   @ApiProduces('text/csv', 'application/x-ndjson')
-  async stock(@Query() query: AuditStockQueryDto, @Res() response: Response): Promise<void> {
+  async stock(@Query() query: AuditStockQueryDto, @Res() reply: FastifyReply): Promise<void> {
     const at = moment(query.at);
     const format = query.format ?? 'csv';
     const rows = stockAsOf(this.store, { at, location: query.location ?? null, pageSize: SERVICE_PAGE_SIZE });
     const lines = chunked(format === 'csv' ? stockCsv(rows) : stockJsonLines(rows));
     const stamp = (at?.iso ?? new Date().toISOString()).replace(/[:.]/g, '-');
-    response.status(200);
-    response.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    response.setHeader('Content-Disposition', `attachment; filename="stock-${stamp}.${format === 'csv' ? 'csv' : 'jsonl'}"`);
-    response.setHeader('Cache-Control', 'no-store');
+    const response = reply.raw;
     let closed = false;
     response.on('close', () => {
       closed = true;
     });
+    // The answer is written here, on the raw response; until the first chunk a failure is still an
+    // ordinary error answer.
+    const start = () => {
+      if (response.headersSent) return;
+      reply.hijack();
+      response.writeHead(200, {
+        'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'Content-Disposition': `attachment; filename="stock-${stamp}.${format === 'csv' ? 'csv' : 'jsonl'}"`,
+        'Cache-Control': 'no-store',
+      });
+    };
     try {
       for await (const chunk of lines) {
         if (closed) break;
+        start();
         if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
       }
+      start();
       response.end();
     } catch (error) {
       this.logger.error(`stock report failed: ${(error as Error).message}`, (error as Error).stack);

@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { EventBus, ofType } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { AvailabilityChangedEvent, ProjectionManager, type AvailabilityChange } from '@ledger/projections';
 import type { AuthenticatedRequest } from '../auth/token.guard';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
@@ -34,14 +35,17 @@ export class AvailabilityStreamController {
   stream(
     @Query() query: AvailabilityStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): void {
     const after = this.resumePoint(query.after, lastEventId);
     const principal = (request as AuthenticatedRequest).principal?.name ?? 'local';
     this.admit(principal);
     const wanted = (change: AvailabilityChange) => (!query.channel || change.channel === query.channel) && (!query.sku || change.sku === query.sku);
 
+    // The stream is written on the raw response, outside Fastify's reply cycle.
+    reply.hijack();
+    const response = reply.raw;
     response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     response.write(': availability stream\n\n');
     let backlogDone = false;
@@ -52,14 +56,21 @@ export class AvailabilityStreamController {
       // unhandled 'error' on the response, which takes the whole process down.
       if (closed) return;
       response.write(`id: ${change.position}\nevent: availability\ndata: ${JSON.stringify(change)}\n\n`);
-      if (response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
+      if (!response.writableCorked && response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
     };
     // Subscribe first and hold live changes until the backlog is out, so nothing falls between them.
     const live = this.eventBus.pipe(ofType(AvailabilityChangedEvent)).subscribe(({ changes }) => {
-      for (const change of changes.filter(wanted)) {
-        if (backlogDone) send(change);
-        else pendingLive.push(change);
+      const mine = changes.filter(wanted);
+      if (!backlogDone) {
+        pendingLive.push(...mine);
+        return;
       }
+      if (closed || mine.length === 0) return;
+      // One batch, one write to the socket: a position's changes reach the client together.
+      response.cork();
+      for (const change of mine) send(change);
+      response.uncork();
+      if (!closed && response.writableLength > MAX_BUFFERED_BYTES) close('slow client');
     });
     const heartbeat = setInterval(() => !closed && response.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const close = (reason: string) => {
@@ -73,7 +84,7 @@ export class AvailabilityStreamController {
       if (reason === 'slow client') response.destroy();
       else if (reason !== 'client closed') response.end(`event: closed\ndata: ${JSON.stringify({ reason })}\n\n`);
     };
-    request.on('close', () => close('client closed'));
+    request.raw.on('close', () => close('client closed'));
     response.on('error', () => close('client closed'));
 
     // Every change of one ledger position arrives in one live batch, so "after the backlog's last
@@ -85,7 +96,7 @@ export class AvailabilityStreamController {
   }
 
   /** Sends stored changes after `after`; returns the last position sent. */
-  private sendBacklog(after: number, wanted: (change: AvailabilityChange) => boolean, send: (change: AvailabilityChange) => void, response: Response): number {
+  private sendBacklog(after: number, wanted: (change: AvailabilityChange) => boolean, send: (change: AvailabilityChange) => void, response: ServerResponse): number {
     const changes = this.projections.availability().changesAfter(after);
     if (changes === null) {
       const reason = 'changes before this position were pruned; resync from GET /v1/channels/:channel/availability';

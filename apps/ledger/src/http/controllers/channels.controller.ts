@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ChannelDirectory, ConfigureChannelCommand, type ChannelView, type CommandContext } from '@ledger/core';
 import { READ_ROLES, Roles } from '../auth/roles.decorator';
 import { ConfigureChannelDto } from '../../commands/dto';
@@ -24,12 +24,12 @@ export class ChannelsController {
     @Param('channel', ChannelParam) channel: string,
     @Body() body: ConfigureChannelDto,
     @Ctx() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const { view, position }: { view: ChannelView; position: number | null } = await this.commandBus.execute(
       new ConfigureChannelCommand(channel, body.locations, context),
     );
-    if (position !== null) response.setHeader('X-Ledger-Position', String(position));
+    if (position !== null) response.header('X-Ledger-Position', String(position));
     return { ...view, position };
   }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Readiness, type ReadinessCheck, type ReadinessResult } from '@ledger/platform';
 import { Public } from '../auth/roles.decorator';
 
@@ -21,11 +21,11 @@ export class HealthController {
 
   /** Whether to send traffic here: every dependency answered within a second. */
   @Get('ready')
-  async ready(@Res({ passthrough: true }) response: Response) {
+  async ready(@Res({ passthrough: true }) response: FastifyReply) {
     const results = await Promise.all(this.readiness.all().map(async (check) => [check.name, await withTimeout(check)] as const));
     const ready = results.every(([, result]) => result.ready);
     response.status(ready ? 200 : 503);
-    if (!ready) response.setHeader('Retry-After', '1');
+    if (!ready) response.header('Retry-After', '1');
     return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
   }
 }

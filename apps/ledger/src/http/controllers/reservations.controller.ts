@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import {
   CommitReservationCommand,
   ReleaseReservationCommand,
@@ -26,7 +26,7 @@ export class ReservationsController {
   /** Holds stock for a channel; 409 INSUFFICIENT_STOCK with what is available when the channel cannot cover it. */
   @Post()
   @HttpCode(201)
-  async reserve(@Param('sku', SkuParam) sku: string, @Body() body: ReserveStockDto, @Ctx() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  async reserve(@Param('sku', SkuParam) sku: string, @Body() body: ReserveStockDto, @Ctx() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const outcome: CommandOutcome = await this.commandBus.execute(new ReserveStockCommand(sku, body, context));
     return commandResponse(response, outcome);
   }
@@ -39,7 +39,7 @@ export class ReservationsController {
     @Param('reservationId', ReservationIdParam) reservationId: string,
     @Body(NoBodyPipe) _body: Record<string, never>,
     @Ctx() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const outcome: CommandOutcome = await this.commandBus.execute(new CommitReservationCommand(sku, { reservationId }, context));
     return commandResponse(response, outcome);
@@ -52,7 +52,7 @@ export class ReservationsController {
     @Param('reservationId', ReservationIdParam) reservationId: string,
     @Body() body: ReleaseReservationDto,
     @Ctx() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const outcome: CommandOutcome = await this.commandBus.execute(new ReleaseReservationCommand(sku, { reservationId, reason: body.reason }, context));
     return commandResponse(response, outcome);

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { InspectReturnCommand, ReceiveReturnCommand, type CommandContext, type CommandOutcome } from '@ledger/core';
 import { Roles, STOCK_COMMAND_ROLES } from '../auth/roles.decorator';
 import { commandResponse } from '../command-response';
@@ -18,7 +18,7 @@ export class ReturnsController {
 
   @Post()
   @HttpCode(201)
-  async receive(@Param('sku', SkuParam) sku: string, @Body() body: ReceiveReturnDto, @Ctx() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  async receive(@Param('sku', SkuParam) sku: string, @Body() body: ReceiveReturnDto, @Ctx() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const outcome: CommandOutcome = await this.commandBus.execute(new ReceiveReturnCommand(sku, body, context));
     return commandResponse(response, outcome);
   }
@@ -30,7 +30,7 @@ export class ReturnsController {
     @Param('returnId', ReturnIdParam) returnId: string,
     @Body() body: InspectReturnDto,
     @Ctx() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const outcome: CommandOutcome = await this.commandBus.execute(new InspectReturnCommand(sku, { returnId, ...body }, context));
     return commandResponse(response, outcome);

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError, type DomainErrorCode } from '@ledger/domain';
 import { EventStoreUnavailableError } from '@ledger/event-store';
 import { ConcurrencyRetriesExhaustedError } from '@ledger/core';
@@ -14,11 +14,15 @@ const DOMAIN_STATUS: Record<DomainErrorCode, HttpStatus> = {
   INVALID_COMMAND: HttpStatus.BAD_REQUEST,
 };
 
-/** Body-parser failures arrive as plain errors carrying a status and a type. */
-interface BodyParserError {
-  status?: number;
+/**
+ * Fastify's own refusals (e.g. a Content-Type header that does not parse) carry a status and an FST_
+ * code; the static files of /docs refuse a path like /docs/.. with an http-errors 403 (`expose`).
+ */
+interface FrameworkError {
   statusCode?: number;
-  type?: string;
+  code?: string;
+  expose?: boolean;
+  message?: string;
 }
 
 /**
@@ -30,11 +34,14 @@ export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, retryAfter } = this.describe(exception);
-    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
-    if (!response.headersSent) response.status(status).json(body);
-    else response.end();
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.end();
+      return;
+    }
+    if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+    void reply.status(status).send(body);
   }
 
   private describe(exception: unknown): { status: number; body: ApiErrorBody; retryAfter?: number } {
@@ -56,9 +63,11 @@ export class ErrorFilter implements ExceptionFilter {
       return { status: exception.getStatus(), body: exception.getResponse() as ApiErrorBody, retryAfter: exception.retryAfterSeconds };
     }
     if (exception instanceof HttpException) return { status: exception.getStatus(), body: fromHttpException(exception) };
-    const parser = exception as BodyParserError;
-    const parserStatus = parser?.status ?? parser?.statusCode;
-    if (typeof parser?.type === 'string' && parserStatus && parserStatus < 500) return { status: parserStatus, body: fromBodyParser(parser, parserStatus) };
+    const framework = exception as FrameworkError;
+    const fromFramework4xx = (typeof framework?.code === 'string' && framework.code.startsWith('FST_')) || framework?.expose === true;
+    if (fromFramework4xx && framework.statusCode && framework.statusCode >= 400 && framework.statusCode < 500) {
+      return { status: framework.statusCode, body: fromFramework(framework, framework.statusCode) };
+    }
     this.logger.error('unexpected error', (exception as Error)?.stack ?? String(exception));
     return { status: 500, body: { code: 'INTERNAL', message: 'unexpected error; it has been logged', details: {} } };
   }
@@ -71,20 +80,19 @@ function fromHttpException(exception: HttpException): ApiErrorBody {
     return { code: String(code), message: String(message ?? exception.message), details: details ?? {} };
   }
   const status = exception.getStatus();
-  // Nest turns body-parser's JSON errors into a bare 400: the body as a whole is what is wrong. The
-  // router's bare 400 is a path that does not decode (a broken %-escape): the path is what is wrong.
+  // Nest turns a stray SyntaxError (a body that did not parse) into a bare 400: the body as a whole is what is wrong.
   if (status === 400) {
-    const field = /^Failed to decode param/.test(exception.message) ? 'path' : 'body';
-    return { code: 'VALIDATION_FAILED', message: exception.message, details: { fields: [{ field, problems: [exception.message] }] } };
+    return { code: 'VALIDATION_FAILED', message: exception.message, details: { fields: [{ field: 'body', problems: [exception.message] }] } };
   }
-  const codes: Record<number, string> = { 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE' };
+  const codes: Record<number, string> = { 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
   return { code: codes[status] ?? 'HTTP_ERROR', message: exception.message, details: {} };
 }
 
-function fromBodyParser(error: BodyParserError, status: number): ApiErrorBody {
-  if (error.type === 'entity.too.large') return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is over the size limit', details: {} };
-  if (error.type === 'entity.parse.failed') {
-    return { code: 'VALIDATION_FAILED', message: 'the request body is not valid JSON', details: { fields: [{ field: 'body', problems: ['malformed JSON'] }] } };
-  }
-  return { code: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'VALIDATION_FAILED', message: 'the request body could not be read', details: { reason: error.type } };
+function fromFramework(error: FrameworkError, status: number): ApiErrorBody {
+  if (status === 413) return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is over the size limit', details: {} };
+  if (status === 415) return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json', details: {} };
+  const message = error.message ?? 'the request could not be read';
+  if (status === 400) return { code: 'VALIDATION_FAILED', message, details: { fields: [{ field: 'body', problems: [message] }] } };
+  const codes: Record<number, string> = { 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
+  return { code: codes[status] ?? 'HTTP_ERROR', message, details: error.code ? { reason: error.code } : {} };
 }
