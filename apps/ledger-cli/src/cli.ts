@@ -290,7 +290,7 @@ function describeBreak(problem: ChainBreak): string {
 }
 
 function openConfiguredStore(env: NodeJS.ProcessEnv): EventStore {
-  const config = loadConfig(env);
+  const config = loadConfig(env, { writableDataDir: false });
   if (config.eventStore.kind === 'sqlite' && !existsSync(config.eventStore.path)) {
     // Opening would create an empty ledger: an auditor pointed at the wrong directory should hear so.
     throw new UsageError(`no ledger at ${config.eventStore.path} (set LEDGER_DATA_DIR to the service's data directory)`);
