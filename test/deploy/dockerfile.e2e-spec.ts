@@ -130,7 +130,10 @@ describe('deploy/Dockerfile', () => {
       if (!healthy) await new Promise((wait) => setTimeout(wait, 500));
     }
     expect({ healthy, output: healthy ? '' : output }).toEqual({ healthy: true, output: '' });
-    expect(output).toContain(`inventory ledger listening on http://127.0.0.1:${port}`);
+    // The start-up line follows the listen, so it may come just after the first healthy answer.
+    const listening = `inventory ledger listening on http://127.0.0.1:${port}`;
+    for (let attempt = 0; attempt < 50 && !output.includes(listening); attempt++) await new Promise((wait) => setTimeout(wait, 100));
+    expect(output).toContain(listening);
     service.kill('SIGTERM');
     await new Promise((done) => service?.once('exit', done));
     service = null;

@@ -2,6 +2,7 @@ import { Injectable, RequestMethod, type OnApplicationBootstrap } from '@nestjs/
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Counter } from 'prom-client';
 import { MetricsService } from '@ledger/platform';
 
 interface RouteTemplate {
@@ -31,12 +32,21 @@ export class HttpRequestMetrics implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const routes = this.routeTemplates();
     for (const { method, path } of routes) this.metrics.httpRequests.inc({ method, route: path, status: '500' }, 0);
-    const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    // No HTTP server in a bare application context: nothing to count.
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    // One child counter per (method, route, status), found without hashing labels on every request.
+    const children = new Map<string, Counter.Internal>();
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       // 'close' comes once the answer is complete or the client went away (an SSE stream ends so).
       response.once('close', () => {
         const method = request.method ?? 'GET';
-        this.metrics.httpRequests.inc({ method, route: routeOf(routes, method, request.url ?? '/'), status: String(response.statusCode) });
+        const route = routeOf(routes, method, request.url ?? '/');
+        const status = String(response.statusCode);
+        const key = `${method} ${route} ${status}`;
+        let child = children.get(key);
+        if (!child) children.set(key, (child = this.metrics.httpRequests.labels({ method, route, status })));
+        child.inc();
       });
     });
   }
