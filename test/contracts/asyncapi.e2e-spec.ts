@@ -20,11 +20,11 @@ import {
   ReleaseReservationMessage,
   ReserveStockMessage,
   SellStockMessage,
-} from '../../apps/ledger/src/intake/command-messages';
-import { CommandIntake } from '../../apps/ledger/src/intake/command-intake';
-import { eventually, Inbox } from '../../libs/relay/src/testing/fixtures';
-import { createClient, type HttpClient } from '../support/http';
-import { startTestApp, type TestApp } from '../support/test-app';
+} from '@app/ledger/intake/command-messages';
+import { CommandIntake } from '@app/ledger/intake/command-intake';
+import { eventually, Inbox } from '@ledger/relay/testing/fixtures';
+import { createClient, type HttpClient } from '@test/http';
+import { startTestApp, type TestApp } from '@test/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DOCUMENT = join(ROOT, 'docs', 'asyncapi.yaml');

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parser as promql } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { createClient, type HttpClient } from '../support/http';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { createClient, type HttpClient } from '@test/http';
+import { startTestApp, type TestApp } from '@test/test-app';
 
 const DEPLOY = resolve(__dirname, '..', '..', 'deploy');
 const PROMETHEUS = join(DEPLOY, 'prometheus');
