@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { tokenName } from '@ledger/platform';
 import { createClient, readLedger, type HttpClient, type HttpResponse } from '../support/http';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -147,6 +148,9 @@ describe('access: every route for every role', () => {
     const { path, body } = route.request(who);
     const answer = await send(who, route.method, path, body);
     expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code: status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' });
+    // RFC 6750: a 401 names the scheme; a presented but unknown token is also told it is invalid.
+    const challenge = who === 'wrong' ? 'Bearer realm="inventory-ledger", error="invalid_token"' : 'Bearer realm="inventory-ledger"';
+    expect(answer.headers['www-authenticate']).toBe(status === 401 ? challenge : undefined);
   });
 
   it.each([
@@ -160,6 +164,7 @@ describe('access: every route for every role', () => {
   ])('a stock command with %s: 401', async (_label, headers) => {
     const answer = await send(null, 'POST', `${s}/receipts`, { receiptId: 'rc-odd', location: 'wh-1', quantity: 1 }, headers);
     expect({ status: answer.status, code: answer.body?.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    expect(answer.headers['www-authenticate']).toMatch(/^Bearer realm="inventory-ledger"/);
   });
 
   it('nothing refused changed a stream', async () => {
@@ -203,9 +208,12 @@ describe('access: every route for every role', () => {
         'inventory.return-inspected.v1',
       ].sort(),
     );
-    expect(actors(serviceMade)).toEqual(['service-1/service']);
-    expect(actors(byCommand('ops'))).toEqual(['ops-1/ops']);
-    expect(actors(ledger)).toEqual(expect.arrayContaining(['ops-1/ops', 'service-1/service']));
+    // Named by role and token fingerprint, so the order of LEDGER_API_TOKENS renames nobody.
+    const service = `${tokenName('service', TOKENS.service)}/service`;
+    const ops = `${tokenName('ops', TOKENS.ops)}/ops`;
+    expect(actors(serviceMade)).toEqual([service]);
+    expect(actors(byCommand('ops'))).toEqual([ops]);
+    expect(actors(ledger)).toEqual(expect.arrayContaining([ops, service]));
     expect(ledger.some((event) => event.metadata.role === 'auditor')).toBe(false);
   });
 

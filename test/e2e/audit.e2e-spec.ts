@@ -36,7 +36,8 @@ describe('audit API: replayed balances, ledger, movements, stock report, verify'
   beforeAll(async () => {
     testApp = await startTestApp({
       clock,
-      env: { LEDGER_API_TOKENS: `ops:${TOKENS.ops},service:${TOKENS.service},auditor:${TOKENS.auditor}` },
+      // The JSON form: the names chosen here are what the ledger records as actors.
+      env: { LEDGER_API_TOKENS: JSON.stringify(Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-1`, role, token }))) },
     });
     ops = createClient(testApp.url, { token: TOKENS.ops });
     auditor = ops.as(TOKENS.auditor);

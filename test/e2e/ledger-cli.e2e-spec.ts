@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ManualClock } from '@ledger/platform';
@@ -139,20 +139,24 @@ describe('ledger CLI on a data directory written by the app', () => {
 
   it('answers usage errors with exit 2 and says what is wrong', async () => {
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
-      [[], /a command is required/],
-      [['frobnicate'], /unknown command "frobnicate"/],
-      [['replay'], /usage: ledger replay <sku>/],
-      [['replay', 'CLI-1', '--at', 'noon'], /--at must be an ISO 8601/],
-      [['replay', 'CLI-1', '--at', moments.received, '--revision', '1'], /not both/],
-      [['replay', 'NOPE'], /no stock has ever been recorded for SKU NOPE/],
-      [['balance', '--format', 'xml'], /--format must be one of csv, json/],
-      [['balance', '--sku', 'CLI-1'], /balance does not take --sku/],
-      [['balance', '--bogus'], /Unknown option '--bogus'/],
-      [['movements', 'CLI-1', '--from', '2026-04-01'], /--to is required/],
+      [[], /^Usage: ledger \[options\] \[command\]/],
+      [['frobnicate'], /error: unknown command 'frobnicate'/],
+      [['replay'], /error: missing required argument 'sku'/],
+      [['replay', 'CLI-1', 'CLI-2'], /error: too many arguments for 'replay'/],
+      [['replay', 'CLI-1', '--at', 'noon'], /error: option '--at <time>' argument 'noon' is invalid. expected an ISO 8601 date/],
+      [['replay', 'CLI-1', '--at', moments.received, '--revision', '1'], /error: option '--at <time>' cannot be used with option '--revision <n>'/],
+      [['replay', 'CLI-1', '--revision', '-1'], /error: unknown option '-1'|argument '-1' is invalid/],
+      [['replay', 'CLI-1', '--revision', '1.5'], /error: option '--revision <n>' argument '1.5' is invalid. expected a whole number/],
+      [['replay', 'NOPE'], /^ledger: no stock has ever been recorded for SKU NOPE/],
+      [['balance', '--format', 'xml'], /error: option '--format <format>' argument 'xml' is invalid. Allowed choices are csv, json/],
+      [['balance', '--sku', 'CLI-1'], /error: unknown option '--sku'/],
+      [['balance', '--bogus'], /error: unknown option '--bogus'/],
+      [['balance', 'extra'], /error: too many arguments for 'balance'/],
+      [['movements', 'CLI-1', '--from', '2026-04-01'], /error: required option '--to <time>' not specified/],
       [['movements', 'CLI-1', '--from', '2026-04-02', '--to', '2026-04-01'], /--to must not be before --from/],
-      [['verify', '--file', join(work, 'missing.jsonl')], /no such file/],
-      [['export', '--from', '2026-02-30'], /--from must be an ISO 8601/],
-      [['verify'], /no ledger at .*nowhere/, { LEDGER_DATA_DIR: join(work, 'nowhere') }],
+      [['verify', '--sku', 'CLI-1', '--file', 'x.jsonl'], /error: option '--sku <sku>' cannot be used with option '--file <export.jsonl>'/],
+      [['verify', '--sku', 'NOPE'], /no stock has ever been recorded for SKU NOPE/],
+      [['export', '--from', '2026-02-30'], /error: option '--from <time>' argument '2026-02-30' is invalid/],
       [['verify'], /LEDGER_API_TOKENS/, { LEDGER_DATA_DIR: dataDir, LEDGER_API_TOKENS: 'ops:short' }],
     ];
     for (const [args, message, env] of cases) {
@@ -160,7 +164,41 @@ describe('ledger CLI on a data directory written by the app', () => {
       expect({ args, code, stdout }).toEqual({ args, code: EXIT.USAGE, stdout: '' });
       expect(stderr).toMatch(message);
     }
-    expect((await cli(['--help'])).stdout).toMatch(/^Usage: ledger <command>/);
+  });
+
+  it('answers exit 3 when the store or file cannot be read', async () => {
+    const garbage = join(work, 'garbage');
+    mkdirSync(garbage, { recursive: true });
+    writeFileSync(join(garbage, 'ledger.db'), 'this is not an SQLite database, it is long enough to have a header though');
+    const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
+      [['verify'], /^ledger: no ledger at .*nowhere/, { LEDGER_DATA_DIR: join(work, 'nowhere') }],
+      [['export'], /no ledger at .*nowhere/, { LEDGER_DATA_DIR: join(work, 'nowhere') }],
+      [['verify'], /^ledger: could not read the ledger: .*not a database/, { LEDGER_DATA_DIR: garbage }],
+      [['replay', 'CLI-1'], /could not read the ledger/, { LEDGER_DATA_DIR: garbage }],
+      [['verify', '--file', join(work, 'missing.jsonl')], /^ledger: no such file: .*missing\.jsonl/],
+      [['verify', '--file', work], /^ledger: not a file: /],
+    ];
+    for (const [args, message, env] of cases) {
+      const { code, stderr } = await cli(args, env);
+      expect({ args, code }).toEqual({ args, code: EXIT.UNREADABLE });
+      expect(stderr).toMatch(message);
+    }
+  });
+
+  it('has help for the program and for each command', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(EXIT.OK);
+    expect(top.stdout).toMatch(/^Usage: ledger \[options\] \[command\]/);
+    for (const command of ['replay', 'balance', 'movements', 'verify', 'export', 'replay-all']) expect(top.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(top.stdout).toContain('Exit codes: 0 ok, 1 a check failed');
+    for (const args of [['help', 'movements'], ['movements', '--help']]) {
+      const help = await cli(args);
+      expect(help.code).toBe(EXIT.OK);
+      expect(help.stdout).toMatch(/^Usage: ledger movements \[options\] <sku>/);
+      expect(help.stdout).toContain('--from <time>');
+      expect(help.stdout).toContain('-q, --quiet');
+    }
+    expect((await cli(['verify', '--help'])).stdout).toMatch(/--format <format>\s+output format \(choices: "text", "json", default:\s+"text"\)/);
   });
 
   it('runs as the real compiled program via the launcher the npm script calls (built when stale)', async () => {
@@ -190,28 +228,34 @@ describe('ledger CLI on a data directory written by the app', () => {
 });
 
 describe('CLI progress on stderr', () => {
-  afterEach(() => jest.useRealTimers());
+  /** A stand-in terminal (or pipe) that keeps what was written. */
+  const target = (isTTY: boolean) => ({ text: '', isTTY, columns: 120, write(chunk: string) { this.text += chunk; return true; } });
 
-  it('draws a bar in place on a terminal and occasional lines otherwise', () => {
-    jest.useFakeTimers({ now: T0 });
-    const tty = { text: '', isTTY: true, columns: 120, write(chunk: string) { this.text += chunk; return true; } };
-    const bar = new Progress(tty, 'verify');
-    bar.update({ events: 5_000, position: 5_000, head: 20_000, elapsedMs: 50 });
-    expect(tty.text).toBe('\r\x1b[2Kverify [######..................]  25% 5,000 events, 100,000 events/s');
-    jest.advanceTimersByTime(50);
-    bar.update({ events: 6_000, position: 6_000, head: 20_000, elapsedMs: 100 });
-    expect(tty.text.split('\r').length).toBe(2); // throttled
+  it('draws a cli-progress bar on a terminal once a run lasts, then clears it for a summary line', () => {
+    const tty = target(true);
+    const bar = new Progress(tty, 'verify', { afterMs: 1_000 });
+    bar.update({ events: 500, position: 500, head: 20_000, elapsedMs: 50 });
+    expect(tty.text).toBe(''); // a quick run shows nothing
+    bar.update({ events: 5_000, position: 5_000, head: 20_000, elapsedMs: 1_250 });
+    expect(tty.text).toContain('verify [######..................] 25% 5,000 events, 4,000 events/s');
     bar.done('20,000 events');
-    expect(tty.text.endsWith('\r\x1b[2Kverify: 20,000 events\n')).toBe(true);
+    expect(tty.text.endsWith('verify: 20,000 events\n')).toBe(true);
+    bar.done(); // idempotent: the CLI also calls it when a run fails
+    expect(tty.text.endsWith('verify: 20,000 events\n')).toBe(true);
 
-    const log = { text: '', isTTY: false, write(chunk: string) { this.text += chunk; return true; } };
-    const lines = new Progress(log, 'export');
-    lines.update({ events: 1_000, position: 1_000, head: 10_000, elapsedMs: 10 });
-    expect(log.text).toBe(''); // a quick run stays quiet
-    jest.advanceTimersByTime(6_000);
-    lines.update({ events: 9_000, position: 9_000, head: 10_000, elapsedMs: 6_000 });
-    expect(log.text).toBe('export:  90% 9,000 events, 1,500 events/s\n');
-    lines.done('10,000 events');
-    expect(log.text.endsWith('export: 10,000 events\n')).toBe(true);
+    const count = target(true);
+    const file = new Progress(count, 'verify', { afterMs: 0 });
+    file.update({ events: 7_000, elapsedMs: 1_000 });
+    expect(count.text).toContain('verify: 7,000 events, 7,000 events/s');
+    file.done();
+  });
+
+  it('writes nothing when stderr is not a terminal, or with --quiet', () => {
+    for (const [out, options] of [[target(false), {}], [target(true), { enabled: false }]] as const) {
+      const bar = new Progress(out, 'export', { afterMs: 0, ...options });
+      bar.update({ events: 9_000, position: 9_000, head: 10_000, elapsedMs: 60_000 });
+      bar.done('10,000 events');
+      expect(out.text).toBe('');
+    }
   });
 });

@@ -253,7 +253,7 @@ describe('access extras: the token guard compares in constant time', () => {
     ({
       getHandler: () => Routes.prototype.handler,
       getClass: () => Routes,
-      switchToHttp: () => ({ getRequest: () => ({ headers: { authorization } }) }),
+      switchToHttp: () => ({ getRequest: () => ({ headers: { authorization } }), getResponse: () => ({ header: () => undefined }) }),
     }) as unknown as ExecutionContext;
 
   afterEach(() => jest.restoreAllMocks());

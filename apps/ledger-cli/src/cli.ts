@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   chunked,
   exportEvents,
@@ -27,8 +27,8 @@ export const EXIT = {
   /** A check found a problem: verify found a break, or a movement report does not balance. */
   CHECK_FAILED: 1,
   USAGE: 2,
-  /** The command could not run: store unreachable, I/O error. */
-  FAILED: 3,
+  /** The store or a file could not be read: missing, unreachable, not a ledger, an I/O error. */
+  UNREADABLE: 3,
 } as const;
 
 export interface CliOutput extends ProgressTarget {
@@ -43,221 +43,224 @@ export interface CliIo {
   env?: NodeJS.ProcessEnv;
   /** A store to use instead of the configured one (tools and tests). Not closed by the CLI. */
   store?: EventStore;
+  /** How long a run lasts before its progress bar appears (on a terminal only); 500 ms by default. */
+  progressAfterMs?: number;
 }
 
-export const USAGE = `Usage: ledger <command> [options]
+// Lines under 80 columns: commander wraps each line on its own.
+const DESCRIPTION = `The auditors' CLI: answers from replaying the ledger the service uses
+(LEDGER_DATA_DIR, or EVENTSTORE_CONNECTION_STRING). It only reads.
+Times are ISO 8601: 2026-01-31 (midnight UTC), 2026-01-31T23:59:59Z, ...+01:00.`;
 
-Reads the ledger the service is configured for (LEDGER_DATA_DIR, or EVENTSTORE_CONNECTION_STRING).
-Times are ISO 8601: 2026-01-31 (midnight UTC) or 2026-01-31T23:59:59Z / +01:00.
-
-Commands:
-  replay <sku> [--at T | --revision N]        the SKU's full state as of a moment or revision (JSON)
-  balance [--at T] [--location L] [--format csv|json]
-                                              stock of every SKU as of a moment (CSV, or JSON lines)
-  movements <sku> --from T --to T             opening, receipts, sales, returns, write-offs,
-                                              adjustments and closing for the period (JSON)
-  verify [--sku S] [--file export.jsonl] [--format text|json]
-                                              recompute hash chains and invariants (live or export)
-  export [--from T] [--to T]                  events as JSON lines on stdout, verifiable offline
-  replay-all [--mode domain|figures]          replay the whole ledger and report events/s
-
-Options:
-  -q, --quiet   no progress on stderr
-  -h, --help    this text
-
+const EXIT_CODES = `
 Exit codes: 0 ok, 1 a check failed (verify found a break, movements do not balance),
-            2 usage error, 3 could not run (store or file unreadable).
-`;
+            2 usage error, 3 the store or file could not be read.`;
 
+/** A mistake in how the CLI was called that only the command itself can see (an unknown SKU). */
 class UsageError extends Error {}
 
-const OPTIONS = {
-  at: { type: 'string' },
-  revision: { type: 'string' },
-  location: { type: 'string' },
-  format: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  sku: { type: 'string' },
-  file: { type: 'string' },
-  mode: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The store or a file could not be read. */
+class UnreadableError extends Error {}
 
-type Values = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+interface Context {
+  io: CliIo;
+  quiet: boolean;
+  openStore(): EventStore;
+  progress(label: string): Progress;
 }
 
 /** The CLI as a function: argv without node and script, streams to write to; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return usage(io, (error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === 'help') {
-    io.stdout.write(USAGE);
-    return EXIT.OK;
-  }
-  if (!command) return usage(io, 'a command is required');
-  const run = COMMANDS[command];
-  if (!run) return usage(io, `unknown command "${command}"`);
   let store: EventStore | null = null;
-  const ctx: Context = {
+  const bars: Progress[] = [];
+  let code: number = EXIT.OK;
+  const context = (options: { quiet?: boolean }): Context => ({
     io,
-    values,
-    args: rest,
+    quiet: Boolean(options.quiet),
     openStore: () => {
       if (io.store) return io.store;
       store ??= openConfiguredStore(io.env ?? process.env);
       return store;
     },
-  };
+    progress: (label) => {
+      const bar = new Progress(io.stderr, label, { enabled: !options.quiet, afterMs: io.progressAfterMs });
+      bars.push(bar);
+      return bar;
+    },
+  });
+  const program = buildProgram(io, (run) => async (...args: unknown[]) => {
+    // commander calls an action with the arguments, the options, then the command itself.
+    const options = args[args.length - 2] as { quiet?: boolean };
+    code = await run(context(options), ...args);
+  });
   try {
-    allowed(command, values);
-    return await run(ctx);
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
+    // commander has written its own message (and the help, when that was asked for).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (error instanceof UsageError) {
-      io.stderr.write(`ledger: ${error.message}\n(ledger --help shows every command and option)\n`);
+      io.stderr.write(`ledger: ${error.message}\n(ledger help <command> shows its arguments and options)\n`);
       return EXIT.USAGE;
     }
     if (error instanceof ConfigError) {
       io.stderr.write(`ledger: ${error.message}\n`);
       return EXIT.USAGE;
     }
-    io.stderr.write(`ledger: ${command} failed: ${(error as Error)?.message ?? String(error)}\n`);
-    return EXIT.FAILED;
+    io.stderr.write(`ledger: ${error instanceof UnreadableError ? '' : 'could not read the ledger: '}${(error as Error)?.message ?? String(error)}\n`);
+    return EXIT.UNREADABLE;
   } finally {
+    for (const bar of bars) bar.done();
     if (store) await (store as EventStore).close().catch(() => undefined);
   }
 }
 
-interface Context {
-  io: CliIo;
-  values: Values;
-  args: string[];
-  openStore(): EventStore;
+type Action = (context: Context, ...args: any[]) => Promise<number>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function buildProgram(io: CliIo, action: (run: Action) => (...args: unknown[]) => Promise<void>): Command {
+  // Settings made before .command() are inherited by every command.
+  const program = new Command('ledger')
+    .description(DESCRIPTION)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(ledger help <command> shows its arguments and options)')
+    .addHelpText('after', EXIT_CODES);
+  const quiet = () => new Option('-q, --quiet', 'no progress bar on stderr');
+
+  program
+    .command('replay')
+    .description("the SKU's full state as of a moment or a revision (JSON)")
+    .argument('<sku>', 'the SKU')
+    .addOption(new Option('--at <time>', 'as of this moment').argParser(moment).conflicts('revision'))
+    .addOption(new Option('--revision <n>', 'as of this stream revision').argParser(wholeNumber))
+    .addOption(quiet())
+    .action(action(replay));
+
+  program
+    .command('balance')
+    .description('stock of every SKU at every location as of a moment (CSV, or JSON lines)')
+    .addOption(new Option('--at <time>', 'as of this moment (default: now)').argParser(moment))
+    .option('--location <location>', 'one location only')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .addOption(quiet())
+    .action(action(balance));
+
+  program
+    .command('movements')
+    .description('opening, receipts, sales, returns, write-offs, adjustments and closing for a period (JSON); exit 1 when they do not balance')
+    .argument('<sku>', 'the SKU')
+    .addOption(new Option('--from <time>', 'start of the period').argParser(moment).makeOptionMandatory())
+    .addOption(new Option('--to <time>', 'end of the period').argParser(moment).makeOptionMandatory())
+    .addOption(quiet())
+    .action(action(movements));
+
+  program
+    .command('verify')
+    .description('recompute every hash chain and invariant, of the live store or of an export; exit 1 on a break')
+    .addOption(new Option('--sku <sku>', 'one SKU of the live store').conflicts('file'))
+    .option('--file <export.jsonl>', 'an export written by `ledger export`, verified whole')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(quiet())
+    .action(action(verify));
+
+  program
+    .command('export')
+    .description('events as JSON lines on stdout, verifiable offline')
+    .addOption(new Option('--from <time>', 'events that happened at or after').argParser(moment))
+    .addOption(new Option('--to <time>', 'events that happened at or before').argParser(moment))
+    .addOption(quiet())
+    .action(action(exportCommand));
+
+  program
+    .command('replay-all')
+    .description('replay the whole ledger and report events/s (JSON)')
+    .addOption(new Option('--mode <mode>', 'domain: the live evolve; figures: location sums only').choices(['domain', 'figures']).default('domain'))
+    .addOption(quiet())
+    .action(action(replayAllCommand));
+
+  return program;
 }
 
-const ALLOWED: Record<string, (keyof Values)[]> = {
-  replay: ['at', 'revision'],
-  balance: ['at', 'location', 'format'],
-  movements: ['from', 'to'],
-  verify: ['sku', 'file', 'format'],
-  export: ['from', 'to'],
-  'replay-all': ['mode'],
-};
-
-function allowed(command: string, values: Values): void {
-  const permitted = new Set<string>([...(ALLOWED[command] ?? []), 'quiet', 'help']);
-  const extra = Object.keys(values).filter((key) => values[key as keyof Values] !== undefined && !permitted.has(key));
-  if (extra.length > 0) throw new UsageError(`${command} does not take --${extra.join(', --')}`);
+async function replay({ io, openStore }: Context, sku: string, options: { at?: Moment; revision?: number }): Promise<number> {
+  const { streamExists, ...balance } = await skuBalance(openStore(), sku, { at: options.at ?? null, revision: options.revision ?? null });
+  if (!streamExists) throw new UsageError(`no stock has ever been recorded for SKU ${sku}`);
+  await write(io.stdout, `${JSON.stringify(balance, null, 2)}\n`);
+  return EXIT.OK;
 }
 
-const COMMANDS: Record<string, (ctx: Context) => Promise<number>> = {
-  async replay({ io, values, args, openStore }) {
-    const sku = oneArg(args, 'replay <sku>');
-    if (values.at !== undefined && values.revision !== undefined) throw new UsageError('give --at or --revision, not both');
-    const at = momentOption(values.at, '--at');
-    const revision = values.revision === undefined ? null : wholeNumber(values.revision, '--revision');
-    const { streamExists, ...balance } = await skuBalance(openStore(), sku, { at, revision });
-    if (!streamExists) throw new UsageError(`no stock has ever been recorded for SKU ${sku}`);
-    await write(io.stdout, `${JSON.stringify(balance, null, 2)}\n`);
-    return EXIT.OK;
-  },
+async function balance({ io, openStore, progress }: Context, options: { at?: Moment; location?: string; format: 'csv' | 'json' }): Promise<number> {
+  const store = openStore();
+  const bar = progress('balance');
+  let rows = 0;
+  const counted = async function* <T>(items: AsyncIterable<T>) {
+    for await (const item of items) {
+      rows += 1;
+      yield item;
+    }
+  };
+  const source = counted(stockAsOf(store, { at: options.at ?? null, location: options.location ?? null, onProgress: bar.update }));
+  for await (const chunk of chunked(options.format === 'csv' ? stockCsv(source) : stockJsonLines(source))) await write(io.stdout, chunk);
+  bar.done(`${rows.toLocaleString('en-US')} rows`);
+  return EXIT.OK;
+}
 
-  async balance({ io, values, args, openStore }) {
-    noArgs(args, 'balance');
-    const at = momentOption(values.at, '--at');
-    const format = choice(values.format, '--format', ['csv', 'json'], 'csv');
+async function movements({ io, openStore }: Context, sku: string, { from, to }: { from: Moment; to: Moment }): Promise<number> {
+  if (to.ms < from.ms) throw new UsageError('--to must not be before --from');
+  const store = openStore();
+  await requireSku(store, sku);
+  const report = await movementReport(store, sku, from, to);
+  await write(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
+  if (!report.balanced) io.stderr.write(`movements: NOT BALANCED: closing onHand differs from opening + movements by ${report.checks.onHand.difference}\n`);
+  return report.balanced ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+async function verify({ io, openStore, progress }: Context, options: { sku?: string; file?: string; format: 'text' | 'json' }): Promise<number> {
+  const bar = progress('verify');
+  let report: VerifyReport;
+  if (options.file !== undefined) {
+    if (!existsSync(options.file)) throw new UnreadableError(`no such file: ${options.file}`);
+    if (!statSync(options.file).isFile()) throw new UnreadableError(`not a file: ${options.file}`);
+    report = await verifyExportFile(options.file, { onProgress: ({ events }) => bar.update({ events }) });
+  } else {
     const store = openStore();
-    const progress = new Progress(io.stderr, 'balance', !values.quiet);
-    let rows = 0;
-    const counted = async function* <T>(items: AsyncIterable<T>) {
-      for await (const item of items) {
-        rows += 1;
-        yield item;
-      }
-    };
-    const source = counted(stockAsOf(store, { at, location: values.location ?? null, onProgress: progress.update }));
-    for await (const chunk of chunked(format === 'csv' ? stockCsv(source) : stockJsonLines(source))) await write(io.stdout, chunk);
-    progress.done(`${rows.toLocaleString('en-US')} rows`);
-    return EXIT.OK;
-  },
+    if (options.sku !== undefined) await requireSku(store, options.sku);
+    report = await verifyStore(store, { sku: options.sku ?? null, onProgress: bar.update });
+  }
+  bar.done(`${report.events.toLocaleString('en-US')} events`);
+  await write(io.stdout, options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report, options.file));
+  return report.ok ? EXIT.OK : EXIT.CHECK_FAILED;
+}
 
-  async movements({ io, values, args, openStore }) {
-    const sku = oneArg(args, 'movements <sku> --from T --to T');
-    const from = momentOption(values.from, '--from', true) as Moment;
-    const to = momentOption(values.to, '--to', true) as Moment;
-    if (to.ms < from.ms) throw new UsageError('--to must not be before --from');
-    const store = openStore();
-    const head = await store.readStream(skuStreamId(sku), { direction: 'backwards', maxCount: 1 });
-    if (!head.streamExists) throw new UsageError(`no stock has ever been recorded for SKU ${sku}`);
-    const report = await movementReport(store, sku, from, to);
-    await write(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
-    if (!report.balanced) io.stderr.write(`movements: NOT BALANCED: closing onHand differs from opening + movements by ${report.checks.onHand.difference}\n`);
-    return report.balanced ? EXIT.OK : EXIT.CHECK_FAILED;
-  },
+async function exportCommand({ io, quiet, openStore, progress }: Context, { from, to }: { from?: Moment; to?: Moment }): Promise<number> {
+  if (from && to && to.ms < from.ms) throw new UsageError('--to must not be before --from');
+  const bar = progress('export');
+  let lines = 0;
+  for await (const chunk of chunked(exportEvents(openStore(), { from: from ?? null, to: to ?? null, onProgress: bar.update }))) {
+    lines += countLines(chunk);
+    await write(io.stdout, chunk);
+  }
+  bar.done(`${lines.toLocaleString('en-US')} events`);
+  if (!quiet) {
+    io.stderr.write(
+      `export: ${lines.toLocaleString('en-US')} events${from || to ? ` from ${from?.iso ?? 'the start'} to ${to?.iso ?? 'now'}` : ''}.` +
+        (from ? ' Streams that began earlier start mid-chain: verify checks their links from the first exported event on.\n' : '\n'),
+    );
+  }
+  return EXIT.OK;
+}
 
-  async verify({ io, values, args, openStore }) {
-    noArgs(args, 'verify');
-    const format = choice(values.format, '--format', ['text', 'json'], 'text');
-    if (values.file !== undefined && values.sku !== undefined) throw new UsageError('--sku checks the live store; an export file is verified whole');
-    const progress = new Progress(io.stderr, 'verify', !values.quiet);
-    let report: VerifyReport;
-    if (values.file !== undefined) {
-      if (!existsSync(values.file)) throw new UsageError(`no such file: ${values.file}`);
-      report = await verifyExportFile(values.file, { onProgress: ({ events }) => progress.update({ events }) });
-    } else {
-      const store = openStore();
-      if (values.sku !== undefined) {
-        const head = await store.readStream(skuStreamId(values.sku), { direction: 'backwards', maxCount: 1 });
-        if (!head.streamExists) throw new UsageError(`no stock has ever been recorded for SKU ${values.sku}`);
-      }
-      report = await verifyStore(store, { sku: values.sku ?? null, onProgress: progress.update });
-    }
-    progress.done(`${report.events.toLocaleString('en-US')} events`);
-    await write(io.stdout, format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report, values.file));
-    return report.ok ? EXIT.OK : EXIT.CHECK_FAILED;
-  },
+async function replayAllCommand({ io, openStore, progress }: Context, { mode }: { mode: 'domain' | 'figures' }): Promise<number> {
+  const bar = progress('replay-all');
+  const result = await replayAll(openStore(), bar.update, { mode });
+  bar.done(`${result.events.toLocaleString('en-US')} events`);
+  await write(io.stdout, `${JSON.stringify({ ...result, durationMs: Math.round(result.durationMs) }, null, 2)}\n`);
+  return EXIT.OK;
+}
 
-  async export({ io, values, args, openStore }) {
-    noArgs(args, 'export');
-    const from = momentOption(values.from, '--from');
-    const to = momentOption(values.to, '--to');
-    if (from && to && to.ms < from.ms) throw new UsageError('--to must not be before --from');
-    const progress = new Progress(io.stderr, 'export', !values.quiet);
-    let lines = 0;
-    for await (const chunk of chunked(exportEvents(openStore(), { from, to, onProgress: progress.update }))) {
-      lines += countLines(chunk);
-      await write(io.stdout, chunk);
-    }
-    progress.done(`${lines.toLocaleString('en-US')} events`);
-    if (!values.quiet) {
-      io.stderr.write(
-        `export: ${lines.toLocaleString('en-US')} events${from || to ? ` from ${from?.iso ?? 'the start'} to ${to?.iso ?? 'now'}` : ''}.` +
-          (from ? ' Streams that began earlier start mid-chain: verify checks their links from the first exported event on.\n' : '\n'),
-      );
-    }
-    return EXIT.OK;
-  },
-
-  async 'replay-all'({ io, values, args, openStore }) {
-    noArgs(args, 'replay-all');
-    const mode = choice(values.mode, '--mode', ['domain', 'figures'], 'domain');
-    const progress = new Progress(io.stderr, 'replay-all', !values.quiet);
-    const result = await replayAll(openStore(), progress.update, { mode });
-    progress.done(`${result.events.toLocaleString('en-US')} events`);
-    await write(io.stdout, `${JSON.stringify({ ...result, durationMs: Math.round(result.durationMs) }, null, 2)}\n`);
-    return EXIT.OK;
-  },
-};
+async function requireSku(store: EventStore, sku: string): Promise<void> {
+  const head = await store.readStream(skuStreamId(sku), { direction: 'backwards', maxCount: 1 });
+  if (!head.streamExists) throw new UsageError(`no stock has ever been recorded for SKU ${sku}`);
+}
 
 function describeReport(report: VerifyReport, file?: string): string {
   const source = file ? `export ${file}` : report.sku ? `SKU ${report.sku} in the live store` : 'the live store';
@@ -290,47 +293,24 @@ function describeBreak(problem: ChainBreak): string {
 }
 
 function openConfiguredStore(env: NodeJS.ProcessEnv): EventStore {
-  const config = loadConfig(env);
+  // The CLI only reads: it neither needs nor tries to write LEDGER_DATA_DIR.
+  const config = loadConfig(env, { writableDataDir: false });
   if (config.eventStore.kind === 'sqlite' && !existsSync(config.eventStore.path)) {
     // Opening would create an empty ledger: an auditor pointed at the wrong directory should hear so.
-    throw new UsageError(`no ledger at ${config.eventStore.path} (set LEDGER_DATA_DIR to the service's data directory)`);
+    throw new UnreadableError(`no ledger at ${config.eventStore.path} (set LEDGER_DATA_DIR to the service's data directory)`);
   }
   return createEventStore(config.eventStore);
 }
 
-function usage(io: CliIo, problem: string): number {
-  io.stderr.write(`ledger: ${problem}\n\n${USAGE}`);
-  return EXIT.USAGE;
+function moment(value: string): Moment {
+  const parsed = parseMoment(value);
+  if (!parsed) throw new InvalidArgumentError('expected an ISO 8601 date or time with a zone, e.g. 2026-01-31 or 2026-01-31T23:59:59Z.');
+  return parsed;
 }
 
-function oneArg(args: string[], form: string): string {
-  if (args.length !== 1 || !args[0]) throw new UsageError(`usage: ledger ${form}`);
-  return args[0];
-}
-
-function noArgs(args: string[], command: string): void {
-  if (args.length > 0) throw new UsageError(`${command} takes no argument "${args[0]}"`);
-}
-
-function momentOption(value: string | undefined, flag: string, required = false): Moment | null {
-  if (value === undefined) {
-    if (required) throw new UsageError(`${flag} is required`);
-    return null;
-  }
-  const moment = parseMoment(value);
-  if (!moment) throw new UsageError(`${flag} must be an ISO 8601 date or time with a zone, e.g. 2026-01-31 or 2026-01-31T23:59:59Z (got "${value}")`);
-  return moment;
-}
-
-function wholeNumber(value: string, flag: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected a whole number.');
   return Number(value);
-}
-
-function choice<T extends string>(value: string | undefined, flag: string, choices: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!choices.includes(value as T)) throw new UsageError(`${flag} must be one of ${choices.join(', ')} (got "${value}")`);
-  return value as T;
 }
 
 function countLines(text: string): number {

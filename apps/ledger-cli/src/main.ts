@@ -13,6 +13,6 @@ main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).
   },
   (error: unknown) => {
     process.stderr.write(`ledger: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = EXIT.FAILED;
+    process.exitCode = EXIT.UNREADABLE;
   },
 );

@@ -1,3 +1,4 @@
+import { SingleBar } from 'cli-progress';
 import type { ScanProgress } from '@ledger/audit';
 
 export interface ProgressTarget {
@@ -6,56 +7,71 @@ export interface ProgressTarget {
   columns?: number;
 }
 
-const TTY_EVERY_MS = 100;
-const LINE_EVERY_MS = 5_000;
-const BAR_WIDTH = 24;
+export interface ProgressOptions {
+  /** False for --quiet. */
+  enabled?: boolean;
+  /** The bar appears only once a run has lasted this long, so quick runs print nothing extra. */
+  afterMs?: number;
+}
+
+const BAR = '{label} [{bar}] {percentage}% {events} events, {rate} events/s';
+/** When the store's head is unknown (an export file), a count is all there is to show. */
+const COUNT = '{label}: {events} events, {rate} events/s';
 
 /**
- * Progress of a long run on stderr: a bar redrawn in place on a terminal, an occasional plain line
- * otherwise (logs, CI). Nothing at all for runs that finish quickly without a terminal.
+ * Progress of a long run: a cli-progress bar redrawn in place on stderr, on a terminal only (a pipe
+ * or a log gets nothing but the command's own output). `done()` clears it and prints a summary line.
  */
 export class Progress {
-  private lastDraw = 0;
-  private drawn = false;
-  private readonly tty: boolean;
+  private bar: SingleBar | null = null;
   private readonly started = Date.now();
+  private readonly enabled: boolean;
+  private readonly afterMs: number;
 
   constructor(
     private readonly target: ProgressTarget,
     private readonly label: string,
-    private readonly enabled = true,
+    { enabled = true, afterMs = 500 }: ProgressOptions = {},
   ) {
-    this.tty = Boolean(target.isTTY);
+    this.enabled = enabled && target.isTTY === true;
+    this.afterMs = afterMs;
   }
 
-  readonly update = (progress: Partial<ScanProgress> & { events: number }): void => {
+  readonly update = ({ events, position, head, elapsedMs }: Partial<ScanProgress> & { events: number }): void => {
     if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.lastDraw < (this.tty ? TTY_EVERY_MS : LINE_EVERY_MS)) return;
-    if (!this.tty && !this.drawn && now - this.started < LINE_EVERY_MS) return;
-    this.lastDraw = now;
-    this.drawn = true;
-    const text = this.describe(progress);
-    if (this.tty) this.target.write(`\r\x1b[2K${text.slice(0, Math.max(20, (this.target.columns ?? 100) - 1))}`);
-    else this.target.write(`${text}\n`);
+    const elapsed = elapsedMs ?? Date.now() - this.started;
+    if (!this.bar && elapsed < this.afterMs) return;
+    const payload = {
+      label: this.label,
+      events: events.toLocaleString('en-US'),
+      rate: (elapsed > 0 ? Math.round((events / elapsed) * 1000) : 0).toLocaleString('en-US'),
+    };
+    const total = head ?? null;
+    if (!this.bar) {
+      this.bar = new SingleBar({
+        stream: this.target as NodeJS.WritableStream,
+        format: total ? BAR : COUNT,
+        barsize: 24,
+        barCompleteChar: '#',
+        barIncompleteChar: '.',
+        hideCursor: false,
+        clearOnComplete: true,
+        linewrap: false,
+        fps: 10,
+      });
+    }
+    const value = total ? Math.min(position ?? 0, total) : 0;
+    // start() draws at once; later updates are drawn by the bar's own timer (10 frames a second).
+    if (!this.bar.isActive) this.bar.start(total ?? 1, value, payload);
+    if (total) this.bar.setTotal(total);
+    this.bar.update(value, payload);
   };
 
-  /** Ends the bar; prints a last line when anything was shown. */
+  /** Clears the bar; prints a summary line when a bar was shown. Safe to call more than once. */
   done(summary?: string): void {
-    if (!this.enabled) return;
-    if (this.tty && this.drawn) this.target.write('\r\x1b[2K');
-    if (summary && this.drawn) this.target.write(`${this.label}: ${summary}\n`);
-  }
-
-  private describe({ events, position, head, elapsedMs }: Partial<ScanProgress> & { events: number }): string {
-    const elapsed = elapsedMs ?? Date.now() - this.started;
-    const rate = elapsed > 0 ? Math.round((events / elapsed) * 1000) : 0;
-    const fraction = head && position ? Math.min(1, position / head) : null;
-    const counts = `${events.toLocaleString('en-US')} events, ${rate.toLocaleString('en-US')} events/s`;
-    if (fraction === null) return `${this.label}: ${counts}`;
-    const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
-    if (!this.tty) return `${this.label}: ${percent} ${counts}`;
-    const filled = Math.round(fraction * BAR_WIDTH);
-    return `${this.label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent} ${counts}`;
+    if (!this.bar) return;
+    this.bar.stop();
+    this.bar = null;
+    if (summary) this.target.write(`${this.label}: ${summary}\n`);
   }
 }

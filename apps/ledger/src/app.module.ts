@@ -4,6 +4,7 @@ import { ProjectionManager, ProjectionsModule } from '@ledger/projections';
 import { MessagingModule } from '@ledger/relay';
 import { HttpModule } from './http/http.module';
 import { IntakeModule } from './intake/intake.module';
+import { ObservabilityModule } from './observability/observability.module';
 
 /** The sweeper's port (in the write side) answered by the reservations read model (in projections). */
 const expiredHolds = {
@@ -18,7 +19,7 @@ export class AppModule {
   static forRoot(options: LedgerCoreOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [LedgerCoreModule.forRoot({ ...options, expiredHolds }), ProjectionsModule, MessagingModule, IntakeModule, HttpModule],
+      imports: [LedgerCoreModule.forRoot({ ...options, expiredHolds }), ProjectionsModule, MessagingModule, IntakeModule, HttpModule, ObservabilityModule],
     };
   }
 }

@@ -60,6 +60,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Every HTTP request answered, by method, route template (`/v1/skus/:sku/receipts`; `unmatched`
+   * for paths no route serves, so raw paths never become labels) and status.
+   */
+  readonly httpRequests = new Counter({
+    name: 'ledger_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly availabilityPropagation = new Histogram({
+    name: 'ledger_availability_propagation_seconds',
+    help: "From a command's decision to its changed channel counts committed in the availability projection",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [this.registry],
+  });
+
+  readonly intakeCommands = new Counter({
+    name: 'ledger_intake_commands_total',
+    help: 'Commands taken from the bus, by type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly intakeDeadLetters = new Counter({
+    name: 'ledger_intake_dead_letters_total',
+    help: 'Commands sent to the dead-letter topic, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -210,6 +210,11 @@ export class ProjectionManager implements OnApplicationBootstrap, OnApplicationS
 
   private registerMetrics(): void {
     const manager = this;
+    // At 0 from the start, so an alert on their increase also sees a projection stuck since start.
+    for (const projection of PROJECTION_NAMES) {
+      this.appliedCounter.inc({ projection }, 0);
+      this.failureCounter.inc({ projection }, 0);
+    }
     const lagEvents = this.metrics.gauge('ledger_projection_lag_events', 'Ledger events not yet applied, by projection', ['projection']);
     const lagSeconds = this.metrics.gauge('ledger_projection_lag_seconds', 'Age of the newest applied event while behind, by projection', ['projection']);
     const pendingUnits = this.metrics.gauge('ledger_rto_pending_units', 'Returned units waiting for inspection');

@@ -180,7 +180,7 @@ export class CommandIntake implements OnModuleInit {
       messages.push(this.resultMessage({ commandId, status: 'rejected', code, message: text }, correlationId ?? commandId));
     }
     await this.messaging.bus.publish(messages);
-    this.metrics.counter('ledger_intake_dead_letters_total', 'Commands sent to the dead-letter topic, by reason', ['reason']).inc({ reason });
+    this.metrics.intakeDeadLetters.inc({ reason });
   }
 
   private resultMessage(result: CommandResultMessage, correlationId: string): OutgoingMessage {
@@ -188,7 +188,7 @@ export class CommandIntake implements OnModuleInit {
   }
 
   private count(type: string, outcome: string): void {
-    this.metrics.counter('ledger_intake_commands_total', 'Commands taken from the bus, by type and outcome', ['type', 'outcome']).inc({ type, outcome });
+    this.metrics.intakeCommands.inc({ type, outcome });
   }
 
   private async subscribeUntilDone(): Promise<void> {

@@ -12,6 +12,14 @@ export interface Principal {
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
+/** Fastify's reply (and a test's fake context) sets a header with `header(name, value)`. */
+interface HeaderSetter {
+  header(name: string, value: string): unknown;
+}
+
+/** RFC 6750: a 401 names the scheme the client should use. */
+const CHALLENGE = 'Bearer realm="inventory-ledger"';
+
 /**
  * Bearer tokens with roles. Tokens are compared as sha-256 digests with timingSafeEqual, so the time
  * taken says nothing about how much of a guess was right; no token ever reaches a log.
@@ -36,7 +44,7 @@ export class TokenGuard implements CanActivate {
     const { isPublic, allowed } = this.route(context);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = this.authenticate(request);
+    const principal = this.authenticate(request, context.switchToHttp().getResponse<HeaderSetter>());
     if (!allowed.includes(principal.role)) {
       throw new ForbiddenException({ code: 'FORBIDDEN', message: `the ${principal.role} role may not call this route` });
     }
@@ -58,18 +66,24 @@ export class TokenGuard implements CanActivate {
     return route;
   }
 
-  private authenticate(request: FastifyRequest): Principal {
+  private authenticate(request: FastifyRequest, response: HeaderSetter): Principal {
     if (this.digests.length === 0) return { name: 'local', role: 'ops' };
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new UnauthorizedException({ code: 'UNAUTHORIZED', message: 'a bearer token is required' });
+    if (!match) {
+      response.header('WWW-Authenticate', CHALLENGE);
+      throw new UnauthorizedException({ code: 'UNAUTHORIZED', message: 'a bearer token is required' });
+    }
     const presented = digest(match[1]);
     // Compare against every token so the time does not depend on which one matched.
     let found: ApiToken | null = null;
     for (const { digest: known, token } of this.digests) {
       if (timingSafeEqual(known, presented) && !found) found = token;
     }
-    if (!found) throw new UnauthorizedException({ code: 'UNAUTHORIZED', message: 'the bearer token is not valid' });
+    if (!found) {
+      response.header('WWW-Authenticate', `${CHALLENGE}, error="invalid_token"`);
+      throw new UnauthorizedException({ code: 'UNAUTHORIZED', message: 'the bearer token is not valid' });
+    }
     return { name: found.name, role: found.role };
   }
 }
