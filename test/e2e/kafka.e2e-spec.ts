@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { KafkaBus, topicNames, type TopicNames } from '@ledger/bus';
 import { AvailabilityConsumer, InMemoryAvailabilityStore, isNewer, LoggingChannelAdapter } from '@ledger/connector';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
@@ -9,8 +9,12 @@ import { CommandIntake } from '@app/ledger/intake/command-intake';
 import type { CommandResultMessage, DeadLetterMessage } from '@app/ledger/intake/command-messages';
 import { eventually } from '@ledger/relay/testing/fixtures';
 import { createClient, type HttpClient } from '../support/http';
-import { describeWithKafkaMock } from '../support/kafka-mock';
+import { describeWithKafka, itOnRealKafka } from '../support/kafka';
+import { readTopicSettings, runCreateTopicsScript } from '../support/kafka/topics';
 import { startTestApp, type TestApp } from '../support/test-app';
+
+/** Tombstones the compaction test sends to roll every partition's segment; not an availability key. */
+const ROLL_KEY = 'compaction-roll';
 
 interface Received<Value = unknown> {
   topic: string;
@@ -23,18 +27,16 @@ interface Received<Value = unknown> {
 }
 
 const quietLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
-/** The mock's group timing: a join costs about 3 s, so every consumer here is started once, together. */
-const CONSUMER_TIMING = { sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 };
 
-describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mock) => {
+describeWithKafka('Kafka relays and command intake', {}, (kafka, kind) => {
   // An inner block, so its afterAll (consumers leave, app closes) runs before the outer one stops the
-  // cluster: kafkajs consumers disconnecting from a cluster that is gone can spin forever.
+  // cluster: leaving a group needs the brokers (the bus's close is bounded should they be gone).
   describe('one app, one probe consumer, one connector', () => {
     const prefix = `e2e-${randomUUID().slice(0, 8)}.`;
     const topics: TopicNames = topicNames(prefix);
     let app: TestApp;
     let http: HttpClient;
-    let kafka: Kafka;
+    let client: Kafka;
     let producer: Producer;
     let probe: Consumer;
     let connectorBus: KafkaBus;
@@ -49,27 +51,20 @@ describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mo
     const ledger = () => of<LedgerEventMessage>(topics.ledger);
 
     beforeAll(async () => {
-      const brokers = mock().brokers;
+      // On the broker started here, deploy/kafka/create-topics.sh itself makes the topics; elsewhere
+      // the same settings (topics.txt) go through the admin API. The mock creates them on first use.
+      if (kafka().kind === 'broker') await runCreateTopicsScript(kafka().brokers, { prefix, partitions: kafka().partitions, replicationFactor: 1, minInsyncReplicas: 1 });
+      else await kafka().createLedgerTopics(prefix);
       app = await startTestApp({
-        env: {
-          KAFKA_BROKERS: brokers.join(','),
-          KAFKA_IDEMPOTENT_PRODUCER: 'false',
-          KAFKA_ALLOW_AUTO_TOPIC_CREATION: 'true',
-          KAFKA_TOPIC_PREFIX: prefix,
-          KAFKA_CLIENT_ID: 'ledger-e2e',
-          KAFKA_GROUP_ID: `${prefix}ledger`,
-          KAFKA_SESSION_TIMEOUT_MS: '3000',
-          KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-          KAFKA_MAX_WAIT_TIME_MS: '100',
-        },
+        env: { ...kafka().appEnv(prefix), KAFKA_CLIENT_ID: 'ledger-e2e', KAFKA_GROUP_ID: `${prefix}ledger` },
       });
       http = createClient(app.url, { maxSockets: 16 });
       expect((await http.put('/v1/channels/amazon', { locations: ['wh-1'] })).status).toBe(200);
       expect((await http.put('/v1/channels/shopify', { locations: [] })).status).toBe(200);
 
-      kafka = new Kafka({ clientId: 'e2e-probe', brokers, logLevel: logLevel.NOTHING });
-      producer = kafka.producer({ allowAutoTopicCreation: true });
-      probe = kafka.consumer({ groupId: `${prefix}probe`, allowAutoTopicCreation: true, ...CONSUMER_TIMING });
+      client = kafka().client('e2e-probe');
+      producer = client.producer({ allowAutoTopicCreation: !kafka().production });
+      probe = client.consumer({ groupId: `${prefix}probe`, allowAutoTopicCreation: !kafka().production, ...kafka().consumerTiming });
       const probeJoined = new Promise<void>((resolve) => probe.on(probe.events.GROUP_JOIN, () => resolve()));
       await Promise.all([producer.connect(), probe.connect()]);
       await probe.subscribe({ topics: [topics.availability, topics.commandResults, topics.commandsDlq, topics.ledger], fromBeginning: true });
@@ -82,15 +77,7 @@ describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mo
       });
 
       // The reference connector, through the bus port, for one channel.
-      connectorBus = new KafkaBus({
-        clientId: 'e2e-connector',
-        brokers,
-        idempotent: false,
-        allowAutoTopicCreation: true,
-        logger: quietLogger,
-        logLevel: 'error',
-        consumer: { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100 },
-      });
+      connectorBus = new KafkaBus({ clientId: 'e2e-connector', ...kafka().busConfig, logger: quietLogger, logLevel: 'error' });
       await connectorBus.connect();
       connectorStore = new InMemoryAvailabilityStore();
       connector = new AvailabilityConsumer({
@@ -102,11 +89,12 @@ describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mo
         groupId: `${prefix}connector-amazon`,
         logger: quietLogger,
       });
-      // Group joins run side by side: about 3 s for all three.
+      // Group joins run side by side (on the mock about 3 s each).
       await Promise.all([connector.start(), probeJoined, eventually(() => app.app.get(CommandIntake).running, { timeoutMs: 20_000 })]);
     }, 45_000);
 
     afterAll(async () => {
+      await admin?.disconnect();
       await connector?.stop();
       await connectorBus?.close();
       await probe?.disconnect();
@@ -114,6 +102,15 @@ describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mo
       http?.close();
       await app?.close();
     }, 30_000);
+
+    let admin: Admin | null = null;
+    async function connectedAdmin(): Promise<Admin> {
+      if (!admin) {
+        admin = client.admin();
+        await admin.connect();
+      }
+      return admin;
+    }
 
     async function sendCommand(value: unknown, key: string, headers: Record<string, string> = {}): Promise<void> {
       await producer.send({ topic: topics.commands, acks: -1, messages: [{ key, value: typeof value === 'string' ? value : JSON.stringify(value), headers }] });
@@ -316,5 +313,99 @@ describeWithKafkaMock('Kafka relays and command intake on the mock cluster', (mo
       expect(connectorCaughtUp()).toBe(true);
       expectConsumersEqualProjection();
     });
+
+    itOnRealKafka(kind, 'topic settings')('the topics carry deploy/kafka/topics.txt\'s settings, as create-topics.sh made them', async () => {
+      const admin = await connectedAdmin();
+      const settings = readTopicSettings();
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: Object.values(topics).map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      });
+      for (const [base, wanted] of Object.entries(settings.configs)) {
+        const resource = described.resources.find((candidate) => candidate.resourceName === `${prefix}${base}`);
+        const actual = Object.fromEntries((resource?.configEntries ?? []).map((entry) => [entry.configName, entry.configValue]));
+        // One broker here: replication 1 and min.insync.replicas=1 (create-topics.sh's overrides for small clusters).
+        const expected = { ...wanted, 'min.insync.replicas': '1' };
+        expect({ topic: base, settings: pick(actual, Object.keys(expected)) }).toEqual({ topic: base, settings: expected });
+      }
+      const metadata = await admin.fetchTopicMetadata({ topics: Object.values(topics) });
+      for (const topic of metadata.topics) expect({ topic: topic.name, partitions: topic.partitions.length }).toEqual({ topic: topic.name, partitions: kafka().partitions });
+    });
+
+    // Last: it makes the availability topic roll segments and clean at once, which the tests above must not see.
+    itOnRealKafka(kind, 'log compaction')('compacts inventory.availability.v1: after the cleaner ran, each key keeps one message, its newest count', async () => {
+      const admin = await connectedAdmin();
+      const availabilityRelay = app.app.get(AvailabilityRelay);
+      await eventually(async () => (await availabilityRelay.status()).lagPositions === 0, { timeoutMs: 15_000 });
+      const sent = availability().length;
+      // AlterConfigs replaces a topic's settings: keep those it has and add short segments and a
+      // cleaner that acts on any dirt, so compaction shows within the test (production keeps the defaults).
+      const [current] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.availability }] })).resources;
+      const own = current.configEntries.filter((entry) => !entry.isDefault).map((entry) => ({ name: entry.configName, value: entry.configValue }));
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.availability, configEntries: [...own.filter((entry) => !['segment.ms', 'min.cleanable.dirty.ratio'].includes(entry.name)), { name: 'segment.ms', value: '100' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' }] }],
+      });
+      // More changes to keys that already have many (every BULK SKU), then a tombstone on every
+      // partition once segment.ms has passed: the append rolls the segment, which the cleaner may then compact.
+      for (let round = 0; round < 3; round++) {
+        const answers = await Promise.all(Array.from({ length: 20 }, (_, index) => http.post(`/v1/skus/BULK-${index}/receipts`, { receiptId: `compaction-${round}`, location: 'wh-1', quantity: 1 })));
+        for (const answer of answers) expect(answer.status).toBe(201);
+      }
+      await eventually(async () => (await availabilityRelay.status()).lagPositions === 0, { timeoutMs: 15_000 });
+      await new Promise((done) => setTimeout(done, 300));
+      await producer.send({ topic: topics.availability, acks: -1, messages: Array.from({ length: kafka().partitions }, (_, partition) => ({ key: ROLL_KEY, value: null, partition })) });
+      expect(availability().length).toBeGreaterThan(sent);
+
+      const rows = projected();
+      let lastRead: Map<string, AvailabilityMessage[]> = new Map();
+      await eventually(
+        async () => {
+          lastRead = await readFromBeginning(client, topics.availability);
+          return rows.every((row) => lastRead.get(`${row.channel}:${row.sku}`)?.length === 1);
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000 },
+      ).catch((error) => {
+        const counts = Object.fromEntries([...lastRead].map(([key, values]) => [key, values.length]));
+        throw new Error(`${(error as Error).message}: messages per key after compaction ${JSON.stringify(counts)}`);
+      });
+      // Every key kept exactly its newest count, equal to the projection; the history before it is gone.
+      for (const row of rows) {
+        expect({ key: `${row.channel}:${row.sku}`, kept: lastRead.get(`${row.channel}:${row.sku}`)?.map((value) => value.available) }).toEqual({ key: `${row.channel}:${row.sku}`, kept: [row.available] });
+      }
+      expect(rows.length).toBeLessThan(availability().length / 10);
+    }, 90_000);
   });
 });
+
+function pick(values: Record<string, string>, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, values[name]]));
+}
+
+/** Every value of a topic by key, read from the beginning to its current end by a new group. */
+async function readFromBeginning(client: Kafka, topic: string): Promise<Map<string, AvailabilityMessage[]>> {
+  const admin = client.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const remaining = new Map(ends.filter((end) => end.high !== end.low).map((end) => [end.partition, BigInt(end.high) - 1n]));
+  const byKey = new Map<string, AvailabilityMessage[]>();
+  const consumer = client.consumer({ groupId: `read-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    if (remaining.size === 0) return resolve();
+    consumer
+      .run({
+        eachMessage: async ({ partition, message }) => {
+          const key = message.key?.toString() ?? '';
+          if (key !== ROLL_KEY && message.value) byKey.set(key, [...(byKey.get(key) ?? []), JSON.parse(message.value.toString())]);
+          if (remaining.has(partition) && BigInt(message.offset) >= remaining.get(partition)!) remaining.delete(partition);
+          if (remaining.size === 0) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return byKey;
+}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +12,12 @@ import { CommandIntake } from '@app/ledger/intake/command-intake';
 import type { CommandResultMessage, DeadLetterMessage } from '@app/ledger/intake/command-messages';
 import { createClient, type HttpClient, type HttpResponse } from '../support/http';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { pythonWithLibrdkafka, startControllableKafka, type ControllableKafka } from './support/kafka-outage';
+import { describeWithKafka, type TestKafka } from '../support/kafka';
 
 /**
- * The faults that need Kafka, on librdkafka's mock cluster (driven so that its brokers can go down
- * and come back): the same command over HTTP and Kafka at once and again after a restart; hostile
- * messages on the command topic; Kafka down under load.
+ * The faults that need Kafka, on a broker started here (or librdkafka's mock cluster, whose brokers
+ * can be taken down too): the same command over HTTP and Kafka at once and again after a restart;
+ * hostile messages on the command topic; Kafka down under load (the broker killed, then started again).
  */
 interface Received<Value = any> {
   topic: string;
@@ -36,16 +36,12 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
   }
 }
 
-const AVAILABLE = pythonWithLibrdkafka() !== null;
-if (!AVAILABLE) console.warn('Skipping the Kafka faults: no python3 here can load librdkafka (apt-get install python3-confluent-kafka)');
-const describeWithKafka = AVAILABLE ? describe : describe.skip;
-
-describeWithKafka('faults with Kafka (mock cluster)', () => {
+describeWithKafka('faults with Kafka', { outage: true }, (testKafka) => {
   jest.setTimeout(90_000);
   const prefix = `faults-${randomUUID().slice(0, 8)}.`;
   const topics = topicNames(prefix);
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-kafka-faults-'));
-  let kafka: ControllableKafka;
+  let kafka: TestKafka;
   let app: TestApp;
   let http: HttpClient;
   let producer: Producer;
@@ -59,17 +55,7 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
   async function startApp(): Promise<void> {
     app = await startTestApp({
       dataDir,
-      env: {
-        KAFKA_BROKERS: kafka.brokers.join(','),
-        KAFKA_IDEMPOTENT_PRODUCER: 'false',
-        KAFKA_ALLOW_AUTO_TOPIC_CREATION: 'true',
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_CLIENT_ID: 'ledger-faults',
-        KAFKA_GROUP_ID: `${prefix}ledger`,
-        KAFKA_SESSION_TIMEOUT_MS: '3000',
-        KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-        KAFKA_MAX_WAIT_TIME_MS: '100',
-      },
+      env: { ...kafka.appEnv(prefix), KAFKA_CLIENT_ID: 'ledger-faults', KAFKA_GROUP_ID: `${prefix}ledger` },
     });
     http = createClient(app.url, { maxSockets: 32 });
     await waitFor(() => app.app.get(CommandIntake).running, 30_000, () => 'the command intake to join its group');
@@ -80,12 +66,13 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
   }
 
   beforeAll(async () => {
-    kafka = await startControllableKafka();
+    kafka = testKafka();
+    await kafka.createLedgerTopics(prefix);
     await startApp();
     expect((await http.put('/v1/channels/web', { locations: ['wh-1'] })).status).toBe(200);
-    const client = new Kafka({ clientId: 'faults-probe', brokers: kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 2_000 } });
-    producer = client.producer({ allowAutoTopicCreation: true });
-    probe = client.consumer({ groupId: `${prefix}probe`, allowAutoTopicCreation: true, sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, retry: { retries: 50, maxRetryTime: 2_000 } });
+    const client = kafka.client('faults-probe');
+    producer = client.producer({ allowAutoTopicCreation: !kafka.production });
+    probe = client.consumer({ groupId: `${prefix}probe`, allowAutoTopicCreation: !kafka.production, ...kafka.consumerTiming, retry: { retries: 50, maxRetryTime: 2_000 } });
     const joined = new Promise<void>((resolve) => probe.on(probe.events.GROUP_JOIN, () => resolve()));
     await Promise.all([producer.connect(), probe.connect()]);
     await probe.subscribe({ topics: [topics.ledger, topics.commandResults, topics.commandsDlq], fromBeginning: true });
@@ -104,13 +91,12 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
   }, 90_000);
 
   afterAll(async () => {
-    // Clients leave before the cluster goes: kafkajs consumers of a cluster that is gone can spin.
-    await kafka?.up().catch(() => undefined);
+    // Clients leave before the brokers go (describeWithKafka stops them after this): leaving needs them up.
+    await kafka?.outage?.up().catch(() => undefined);
     await probe?.disconnect();
     await producer?.disconnect();
     http?.close();
     await app?.close();
-    await kafka?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -272,7 +258,7 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
     const latencies: number[] = [];
     let stop = false;
     let n = 0;
-    // Paced: librdkafka's mock keeps only about 5 MB per partition and drops the oldest beyond that,
+    // Paced for the mock, which keeps only about 5 MB per partition and drops the oldest beyond that,
     // which a consumer would see as loss. A few hundred commands a second stay well inside it.
     const workers = Array.from({ length: 4 }, async () => {
       while (!stop) {
@@ -286,7 +272,7 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
       }
     });
     await new Promise((done) => setTimeout(done, 500));
-    await kafka.down();
+    await kafka.outage!.down();
     const downAt = Date.now();
     const duringOutage: { lag: number; state: string; checkpoint: number | null }[] = [];
     while (Date.now() - downAt < 5_000) {
@@ -295,7 +281,7 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
       await new Promise((done) => setTimeout(done, 250));
     }
     const acceptedDuringOutage = statuses.get(201) ?? 0;
-    await kafka.up();
+    await kafka.outage!.up();
     await new Promise((done) => setTimeout(done, 1_000));
     stop = true;
     await Promise.all(workers);
@@ -309,7 +295,8 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
     expect(Math.max(...duringOutage.map((status) => status.lag))).toBeGreaterThan(50);
 
     // Then it caught up, and every event of these SKUs is on inventory.ledger.v1, first arrivals in revision order.
-    await waitFor(async () => (await relayStatus())?.lagPositions === 0, 60_000, () => 'the ledger relay to catch up after the outage');
+    let afterOutage: unknown;
+    await waitFor(async () => (afterOutage = await relayStatus()) !== undefined && (afterOutage as { lagPositions: number }).lagPositions === 0, 60_000, () => `the ledger relay to catch up after the outage (it is ${JSON.stringify(afterOutage)})`);
     let recount: Record<string, number> = {};
     const perPartition = () => {
       const counts: Record<string, number> = {};
@@ -323,7 +310,7 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
         30_000,
         () => `all ${stream.length} events of ${sku} on the ledger topic (the probe has ${new Set(of<LedgerEventMessage>(topics.ledger).filter((message) => message.key === sku).map((message) => message.value.revision)).size}; read afresh: ${JSON.stringify(recount)})`,
       ).catch(async (error) => {
-        recount = await countLedgerTopic(kafka.brokers, topics.ledger);
+        recount = await countLedgerTopic(kafka.client('faults-recount'), topics.ledger);
         const partitions = [...new Set(of<LedgerEventMessage>(topics.ledger).filter((message) => message.key === sku).map((message) => message.partition))];
         throw new Error(`${(error as Error).message}; read afresh: ${JSON.stringify(recount)}; partitions ${partitions}; probe per partition ${JSON.stringify(perPartition())}`);
       });
@@ -343,8 +330,8 @@ describeWithKafka('faults with Kafka (mock cluster)', () => {
 });
 
 /** Distinct revisions per key on the ledger topic, read from the beginning by a fresh consumer group. */
-async function countLedgerTopic(brokers: string[], topic: string): Promise<Record<string, number>> {
-  const consumer = new Kafka({ clientId: 'faults-recount', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `recount-${randomUUID()}`, sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+async function countLedgerTopic(client: Kafka, topic: string): Promise<Record<string, number>> {
+  const consumer = client.consumer({ groupId: `recount-${randomUUID()}`, sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
   const seen = new Map<string, Set<number>>();
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });

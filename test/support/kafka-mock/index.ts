@@ -34,6 +34,16 @@ export function kafkaMockAvailable(): boolean {
   return pythonWithConfluentKafka() !== null;
 }
 
+let librdkafkaVersion: string | undefined;
+
+/** librdkafka's version (the mock cluster lives in it), for test output; `unknown` if it cannot be read. */
+export function kafkaMockVersion(): string {
+  const interpreter = pythonWithConfluentKafka();
+  if (!interpreter) return 'unknown';
+  librdkafkaVersion ??= spawnSync(interpreter, ['-c', 'import confluent_kafka; print(confluent_kafka.libversion()[0])'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  return librdkafkaVersion;
+}
+
 export async function startKafkaMock(brokerCount = 3): Promise<KafkaMock> {
   const interpreter = pythonWithConfluentKafka();
   if (!interpreter) throw new Error(`Cannot start the Kafka mock cluster: ${UNAVAILABLE}`);

@@ -5,12 +5,15 @@ import {
   Partitioners,
   type Consumer,
   type IHeaders,
+  type ISocketFactory,
+  type KafkaConfig,
   type KafkaMessage,
   type logCreator,
   type Message,
   type Producer,
 } from 'kafkajs';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as connectTcp, isIP, Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import type { IncomingMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from '../bus.port';
 import { abortableDelay, DEFAULT_HANDLER_RETRY, handleUntilSuccess, type HandlerRetryOptions } from '../handler-retry';
 
@@ -40,6 +43,12 @@ export interface KafkaBusConfig {
   /** Group membership timing; the defaults suit production, tests shorten them to rebalance quickly. */
   consumer?: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; rebalanceTimeoutMs?: number; maxWaitTimeMs?: number };
   handlerRetry?: HandlerRetryOptions;
+  /**
+   * How long stopping a subscription, or closing the bus, waits for kafkajs (a handler in progress,
+   * leaving the group, disconnecting); default 10 s. Past it the client's connections are cut, so a
+   * client stuck on brokers that are gone can neither hang the shutdown nor keep retrying.
+   */
+  closeTimeoutMs?: number;
 }
 
 interface PasswordSasl<Mechanism extends string> {
@@ -52,30 +61,21 @@ const LOG_LEVELS = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.
 
 /** The bus on Kafka through kafkajs, which stays behind the port. */
 export class KafkaBus implements MessageBus {
-  private readonly kafka: Kafka;
   private readonly producer: Producer;
+  private readonly producerSockets = new ClientSockets();
   private readonly logger: LoggerService;
+  private readonly closeTimeoutMs: number;
   private readonly subscriptions = new Set<KafkaSubscription>();
   /** Groups whose consumer crashed and that kafkajs will not restart. */
   private readonly failedGroups = new Set<string>();
   private producerConnected = false;
+  private closed = false;
 
   constructor(private readonly config: KafkaBusConfig) {
     this.logger = config.logger ?? new Logger(KafkaBus.name);
-    const { retries, initialRetryTimeMs, maxRetryTimeMs } = config.retry ?? {};
-    this.kafka = new Kafka({
-      clientId: config.clientId,
-      brokers: config.brokers,
-      ssl: config.ssl,
-      sasl: config.sasl,
-      connectionTimeout: config.connectionTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      retry: { retries, initialRetryTime: initialRetryTimeMs, maxRetryTime: maxRetryTimeMs },
-      logLevel: LOG_LEVELS[config.logLevel ?? 'info'],
-      logCreator: kafkaLogTo(this.logger),
-    });
+    this.closeTimeoutMs = config.closeTimeoutMs ?? 10_000;
     const idempotent = config.idempotent ?? true;
-    this.producer = this.kafka.producer({
+    this.producer = this.client(this.producerSockets).producer({
       idempotent,
       // Giving up and sending again would get new sequence numbers, voiding what idempotence buys.
       retry: idempotent ? { retries: Number.MAX_SAFE_INTEGER } : undefined,
@@ -87,6 +87,26 @@ export class KafkaBus implements MessageBus {
     });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
+  }
+
+  /** One kafkajs client per producer or consumer, each with its own connections to cut. */
+  private client(sockets: ClientSockets, overrides: Partial<KafkaConfig> = {}): Kafka {
+    const { config } = this;
+    const { retries, initialRetryTimeMs, maxRetryTimeMs } = config.retry ?? {};
+    return new Kafka({
+      clientId: config.clientId,
+      brokers: config.brokers,
+      ssl: config.ssl,
+      sasl: config.sasl,
+      connectionTimeout: config.connectionTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      retry: { retries, initialRetryTime: initialRetryTimeMs, maxRetryTime: maxRetryTimeMs },
+      logLevel: LOG_LEVELS[config.logLevel ?? 'info'],
+      // Once cut, its complaints about the cut connections are only noise.
+      logCreator: kafkaLogTo(this.logger, () => sockets.wasCut),
+      socketFactory: sockets.factory,
+      ...overrides,
+    });
   }
 
   async connect(): Promise<void> {
@@ -106,23 +126,32 @@ export class KafkaBus implements MessageBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new Error('the Kafka bus is closed');
     const { sessionTimeoutMs, heartbeatIntervalMs = 3_000, rebalanceTimeoutMs, maxWaitTimeMs } = this.config.consumer ?? {};
-    const consumer = this.kafka.consumer({
+    const stopping = new AbortController();
+    const sockets = new ClientSockets();
+    const { retries, initialRetryTimeMs, maxRetryTimeMs } = this.config.retry ?? {};
+    const consumer = this.client(sockets).consumer({
       groupId: options.groupId,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: heartbeatIntervalMs,
       rebalanceTimeout: rebalanceTimeoutMs,
       maxWaitTimeInMs: maxWaitTimeMs,
       allowAutoTopicCreation: this.config.allowAutoTopicCreation ?? false,
+      // kafkajs restarts a crashed consumer; a stopped one must stay down, or it would reconnect forever.
+      retry: { retries, initialRetryTime: initialRetryTimeMs, maxRetryTime: maxRetryTimeMs, restartOnFailure: async () => !stopping.signal.aborted },
     });
     consumer.on(consumer.events.GROUP_JOIN, () => this.failedGroups.delete(options.groupId));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.failedGroups.add(options.groupId);
+      if (!payload.restart && !stopping.signal.aborted) this.failedGroups.add(options.groupId);
     });
     const subscription = new KafkaSubscription(consumer, options, {
       retry: this.config.handlerRetry ?? DEFAULT_HANDLER_RETRY,
       logger: this.logger,
       heartbeatIntervalMs,
+      stopping,
+      sockets,
+      closeTimeoutMs: this.closeTimeoutMs,
       onStopped: () => this.subscriptions.delete(subscription),
     });
     this.subscriptions.add(subscription);
@@ -136,12 +165,17 @@ export class KafkaBus implements MessageBus {
   }
 
   isHealthy(): boolean {
-    return this.producerConnected && this.failedGroups.size === 0;
+    return !this.closed && this.producerConnected && this.failedGroups.size === 0;
   }
 
+  /** Stops every subscription, then disconnects the producer; each step bounded by closeTimeoutMs. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-    await this.producer.disconnect();
+    await withinOrCut(this.producer.disconnect(), this.closeTimeoutMs, this.producerSockets, () =>
+      this.logger.warn(`the Kafka producer did not disconnect within ${this.closeTimeoutMs} ms; its connections were cut`),
+    );
+    this.producerConnected = false;
   }
 }
 
@@ -149,11 +183,15 @@ interface SubscriptionContext {
   retry: HandlerRetryOptions;
   logger: LoggerService;
   heartbeatIntervalMs: number;
+  /** Aborted by stop(): ends a handler's backoff, and keeps kafkajs from restarting the consumer. */
+  stopping: AbortController;
+  sockets: ClientSockets;
+  closeTimeoutMs: number;
   onStopped(): void;
 }
 
 class KafkaSubscription implements Subscription {
-  private readonly stopping = new AbortController();
+  private stopped: Promise<void> | null = null;
 
   constructor(
     private readonly consumer: Consumer,
@@ -163,7 +201,7 @@ class KafkaSubscription implements Subscription {
 
   /** Resolves once the consumer joined its group (kafkajs's run() waits for that). */
   async start(): Promise<void> {
-    const { signal } = this.stopping;
+    const { signal } = this.context.stopping;
     const { topics, fromBeginning = false, handler } = this.options;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics, fromBeginning });
@@ -200,10 +238,74 @@ class KafkaSubscription implements Subscription {
     });
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.consumer.disconnect();
+  /**
+   * Waits for the handler in progress and leaves the group, for at most closeTimeoutMs: a handler
+   * that never resolves, or brokers that are gone, would otherwise hold the stop forever.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopWithin();
+    return this.stopped;
+  }
+
+  private async stopWithin(): Promise<void> {
+    const { stopping, closeTimeoutMs, sockets, logger } = this.context;
+    stopping.abort();
+    await withinOrCut(this.consumer.disconnect(), closeTimeoutMs, sockets, () =>
+      logger.warn(`the consumer of group ${this.options.groupId} did not stop within ${closeTimeoutMs} ms (a handler still running, or brokers gone); its connections were cut`),
+    );
     this.context.onStopped();
+  }
+}
+
+/**
+ * The sockets of one kafkajs client (kafkajs takes a socket factory). Cutting them destroys every
+ * open one and fails every later connect at once, which ends whatever kafkajs still had in flight.
+ */
+class ClientSockets {
+  private readonly open = new Set<Socket>();
+  private cut = false;
+
+  get wasCut(): boolean {
+    return this.cut;
+  }
+
+  readonly factory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    if (this.cut) {
+      const refused = new Socket();
+      process.nextTick(() => refused.destroy(new Error('this Kafka client was closed')));
+      return refused;
+    }
+    // As kafkajs's own factory does.
+    const socket = ssl
+      ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(typeof ssl === 'object' ? ssl : {}) }, onConnect)
+      : connectTcp({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+    return socket;
+  };
+
+  /**
+   * With an error: kafkajs listens for 'error' and 'end', not 'close'. Only then does it reject what
+   * is in flight and stop its request queue's timers (a 1 ms re-check while requests wait, which is
+   * the CPU spin of a client left waiting on brokers that are gone).
+   */
+  cutAll(): void {
+    this.cut = true;
+    for (const socket of this.open) socket.destroy(new Error('the Kafka client was closed'));
+    this.open.clear();
+  }
+}
+
+/** Waits for `work` at most `timeoutMs`; past it, reports and cuts the client's connections. */
+async function withinOrCut(work: Promise<unknown>, timeoutMs: number, sockets: ClientSockets, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    onTimeout();
+    sockets.cutAll();
   }
 }
 
@@ -228,9 +330,10 @@ function headersToStrings(headers: IHeaders): Record<string, string> {
   return strings;
 }
 
-function kafkaLogTo(logger: LoggerService): logCreator {
+function kafkaLogTo(logger: LoggerService, muted: () => boolean): logCreator {
   return () =>
     ({ namespace, level, log: { message, timestamp: _timestamp, logger: _logger, ...extra } }) => {
+      if (muted()) return;
       const text = `${namespace}: ${message}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}`;
       if (level === logLevel.ERROR) logger.error(text);
       else if (level === logLevel.WARN) logger.warn(text);

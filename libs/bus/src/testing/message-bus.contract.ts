@@ -7,20 +7,25 @@ export interface MessageBusFixture {
   /** Connected; built with `logger` and `CONTRACT_HANDLER_RETRY`. */
   bus: MessageBus;
   logger: RecordingLogger;
+  /** Creates topics before they are used, where the bus does not create them (a broker's production stance). */
+  createTopics?(topics: string[]): Promise<void>;
   teardown(): Promise<void>;
 }
 
 /** Short waits between handler attempts, so the retry case takes milliseconds. */
 export const CONTRACT_HANDLER_RETRY: HandlerRetryOptions = { initialDelayMs: 10, maxDelayMs: 100 };
 
-/** Keeps error lines for assertions and drops the rest, which would only be noise in test output. */
+/** Keeps error and warning lines for assertions and drops the rest, which would only be noise in test output. */
 export class RecordingLogger implements LoggerService {
   readonly errors: string[] = [];
+  readonly warnings: string[] = [];
   error(message: unknown): void {
     this.errors.push(String(message));
   }
+  warn(message: unknown): void {
+    this.warnings.push(String(message));
+  }
   log(): void {}
-  warn(): void {}
 }
 
 /**
@@ -39,10 +44,16 @@ export function describeMessageBusContract(adapter: string, setup: () => Promise
     afterEach(async () => fixture.teardown());
 
     const unique = (name: string) => `contract.${name}.${randomUUID()}`;
+    /** A fresh topic, created first where the bus does not create topics. */
+    const newTopic = async (name: string) => {
+      const topic = unique(name);
+      await fixture.createTopics?.([topic]);
+      return topic;
+    };
     const text = (message: IncomingMessage) => message.value?.toString() ?? null;
 
     it('delivers published messages with their keys, values and headers', async () => {
-      const topic = unique('round-trip');
+      const topic = await newTopic('round-trip');
       const binary = Buffer.from([0, 1, 2, 255]);
       const headers = { 'event-type': 'StockReceived', 'event-id': 'e-1' };
       await bus.publish([
@@ -63,7 +74,7 @@ export function describeMessageBusContract(adapter: string, setup: () => Promise
     });
 
     it('keeps the order of messages with one key, across publish calls', async () => {
-      const topic = unique('order');
+      const topic = await newTopic('order');
       const keys = ['sku-a', 'sku-b', 'sku-c', 'sku-d'];
       for (let round = 0; round < 5; round++) {
         await bus.publish(keys.flatMap((key) => [0, 1].map((step) => ({ topic, key, value: String(round * 2 + step) }))));
@@ -80,7 +91,7 @@ export function describeMessageBusContract(adapter: string, setup: () => Promise
     });
 
     it('commits only handled messages: a restarted group resumes at the first unhandled one', async () => {
-      const topic = unique('commit');
+      const topic = await newTopic('commit');
       const groupId = unique('group');
       await bus.publish(['0', '1', '2', '3', '4', '5'].map((value) => ({ topic, key: 'sku-1', value })));
 
@@ -109,7 +120,7 @@ export function describeMessageBusContract(adapter: string, setup: () => Promise
     });
 
     it('retries a failing handler with the same message, logging each failure, and never skips it', async () => {
-      const topic = unique('retry');
+      const topic = await newTopic('retry');
       await bus.publish(['0', '1', '2'].map((value) => ({ topic, key: 'sku-1', value })));
       let failuresLeft = 3;
       const attempts: string[] = [];
@@ -132,7 +143,7 @@ export function describeMessageBusContract(adapter: string, setup: () => Promise
     });
 
     it('publishes one batch across topics, each message to its own topic', async () => {
-      const [stock, results] = [unique('batch-stock'), unique('batch-results')];
+      const [stock, results] = [await newTopic('batch-stock'), await newTopic('batch-results')];
       await bus.publish([
         { topic: stock, key: 'sku-1', value: 'stock-1' },
         { topic: results, key: 'command-1', value: 'result-1' },

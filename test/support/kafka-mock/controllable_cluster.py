@@ -1,10 +1,10 @@
 """librdkafka's mock Kafka cluster, driven through ctypes so that its brokers can be taken down and
-brought back: the Kafka outage of test/faults/kafka.e2e-spec.ts.
+brought back: the Kafka outage tests when no real broker can run.
 
 The Python binding (confluent_kafka) starts a mock cluster but does not expose the calls that stop
 a broker; librdkafka itself has them (rd_kafka_mock_broker_set_down / _set_up: close every
 connection and refuse new ones, then accept again, keeping the data). Started as
-`python3 kafka_outage_cluster.py <brokers>`, it prints {"brokers": [...]} once, then reads commands
+`python3 controllable_cluster.py <brokers>`, it prints {"brokers": [...]} once, then reads commands
 on stdin, one per line, and answers each with one line:
   down  -> every broker refuses connections      -> {"ok": "down"}
   up    -> every broker accepts connections again -> {"ok": "up"}

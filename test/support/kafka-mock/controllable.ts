@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 
-/** librdkafka's mock cluster whose brokers can be taken down and brought back (kafka_outage_cluster.py). */
+/** librdkafka's mock cluster whose brokers can be taken down and brought back (controllable_cluster.py). */
 export interface ControllableKafka {
   brokers: string[];
   /** Every broker closes its connections and refuses new ones; the data stays. */
@@ -12,7 +12,7 @@ export interface ControllableKafka {
   stop(): Promise<void>;
 }
 
-const SCRIPT = join(__dirname, 'kafka_outage_cluster.py');
+const SCRIPT = join(__dirname, 'controllable_cluster.py');
 const CANDIDATES = [process.env.KAFKA_MOCK_PYTHON, '/usr/bin/python3', 'python3'].filter((candidate): candidate is string => Boolean(candidate));
 const LOAD_LIBRDKAFKA = "import ctypes, ctypes.util; ctypes.CDLL(ctypes.util.find_library('rdkafka') or 'librdkafka.so.1')";
 let python: string | null | undefined;
