@@ -10,6 +10,7 @@ import type { CommandResultMessage, DeadLetterMessage } from '@app/ledger/intake
 import { eventually } from '@ledger/relay/testing/fixtures';
 import { createClient, type HttpClient } from '../support/http';
 import { describeWithKafka, itOnRealKafka } from '../support/kafka';
+import { readWholeTopic } from '../support/kafka/read-topic';
 import { readTopicSettings, runCreateTopicsScript } from '../support/kafka/topics';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -382,30 +383,11 @@ function pick(values: Record<string, string>, names: string[]): Record<string, s
   return Object.fromEntries(names.map((name) => [name, values[name]]));
 }
 
-/** Every value of a topic by key, read from the beginning to its current end by a new group. */
+/** The availability values of the topic by key, as a new reader finds them (the roll tombstones left out). */
 async function readFromBeginning(client: Kafka, topic: string): Promise<Map<string, AvailabilityMessage[]>> {
-  const admin = client.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(ends.filter((end) => end.high !== end.low).map((end) => [end.partition, BigInt(end.high) - 1n]));
   const byKey = new Map<string, AvailabilityMessage[]>();
-  const consumer = client.consumer({ groupId: `read-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    if (remaining.size === 0) return resolve();
-    consumer
-      .run({
-        eachMessage: async ({ partition, message }) => {
-          const key = message.key?.toString() ?? '';
-          if (key !== ROLL_KEY && message.value) byKey.set(key, [...(byKey.get(key) ?? []), JSON.parse(message.value.toString())]);
-          if (remaining.has(partition) && BigInt(message.offset) >= remaining.get(partition)!) remaining.delete(partition);
-          if (remaining.size === 0) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+  for (const { key, value } of await readWholeTopic(client, topic)) {
+    if (key !== null && key !== ROLL_KEY && value) byKey.set(key, [...(byKey.get(key) ?? []), JSON.parse(value.toString())]);
+  }
   return byKey;
 }

@@ -70,6 +70,8 @@ export class KafkaBus implements MessageBus {
   private readonly failedGroups = new Set<string>();
   private producerConnected = false;
   private closed = false;
+  /** The partition kafkajs's partitioner last chose for each message in flight. */
+  private readonly partitionOf = new WeakMap<Message, number>();
 
   constructor(private readonly config: KafkaBusConfig) {
     this.logger = config.logger ?? new Logger(KafkaBus.name);
@@ -82,8 +84,16 @@ export class KafkaBus implements MessageBus {
       // One request in flight per broker, so a retried request cannot overtake a later one of the same key.
       maxInFlightRequests: 1,
       allowAutoTopicCreation: config.allowAutoTopicCreation ?? false,
-      // Java-compatible murmur2: other clients put a key on the same partition.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // Java-compatible murmur2 (other clients put a key on the same partition), noting where each
+      // message went so that publish() can check every partition was acknowledged.
+      createPartitioner: () => {
+        const partitionerFor = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = partitionerFor(args);
+          this.partitionOf.set(args.message, partition);
+          return partition;
+        };
+      },
     });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
@@ -113,16 +123,27 @@ export class KafkaBus implements MessageBus {
     await this.producer.connect();
   }
 
+  /**
+   * Resolves only once every message's partition was acknowledged. kafkajs (2.2.4) keeps the answers
+   * of a batch per broker across its retries: when a broker dies mid-batch and its partitions move to
+   * a broker that had already answered, it resolves without sending them (seen on the three-broker
+   * test). So the answers are checked against where each message went, and what is missing is sent
+   * again (never sent, so neither duplicated nor out of order).
+   */
   async publish(messages: OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const byTopic = new Map<string, Message[]>();
-    for (const { topic, key, value, headers } of messages) {
-      const topicMessages = byTopic.get(topic) ?? [];
-      topicMessages.push({ key, value, headers });
-      byTopic.set(topic, topicMessages);
+    let pending = messages.map(({ topic, key, value, headers }) => ({ topic, message: { key, value, headers } as Message }));
+    while (pending.length > 0) {
+      const byTopic = new Map<string, Message[]>();
+      for (const { topic, message } of pending) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      const acknowledged = await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, batch]) => ({ topic, messages: batch })) });
+      const covered = new Set(acknowledged.map(({ topicName, partition }) => `${partition}@${topicName}`));
+      const missing = pending.filter(({ topic, message }) => !covered.has(`${this.partitionOf.get(message)}@${topic}`));
+      if (missing.length > 0) {
+        const partitions = [...new Set(missing.map(({ topic, message }) => `${topic}[${this.partitionOf.get(message)}]`))];
+        this.logger.warn(`Kafka acknowledged a batch without ${partitions.join(', ')} (a leader moved mid-send); sending their ${missing.length} messages again`);
+      }
+      pending = missing;
     }
-    const topicMessages = [...byTopic].map(([topic, batch]) => ({ topic, messages: batch }));
-    await this.producer.sendBatch({ acks: -1, topicMessages });
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
