@@ -81,28 +81,3 @@ export async function startKafkaMock(brokerCount = 3): Promise<KafkaMock> {
     },
   };
 }
-
-/**
- * A describe block with a mock cluster started once for it. Skipped, with the reason printed, only
- * where confluent_kafka is missing.
- */
-export function describeWithKafkaMock(title: string, define: (mock: () => KafkaMock) => void): void {
-  if (!kafkaMockAvailable()) {
-    console.warn(`Skipping "${title}": ${UNAVAILABLE}`);
-    // Skipped on purpose, reason printed above: the mock cluster needs Debian's python3-confluent-kafka,
-    // which .ci/run installs; a machine without it still runs every other suite.
-    describe.skip(title, () => it('runs against the Kafka mock cluster', () => undefined));
-    return;
-  }
-  describe(title, () => {
-    let mock: KafkaMock | undefined;
-    beforeAll(async () => {
-      mock = await startKafkaMock();
-    });
-    afterAll(async () => mock?.stop());
-    define(() => {
-      if (!mock) throw new Error('The Kafka mock cluster is not running');
-      return mock;
-    });
-  });
-}
