@@ -6,7 +6,7 @@
  *   node -r ./bench/support/register.js bench/kafka-transactions.ts [batches=200] [batchSize=500]
  */
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { startKafkaCluster } from '../test/support/kafka-broker';
+import { startKafkaCluster } from '@test/kafka-broker';
 
 const [batches, batchSize] = [Number(process.argv[2] ?? 200), Number(process.argv[3] ?? 500)];
 const VALUE = JSON.stringify({ eventId: 'x'.repeat(36), type: 'inventory.stock-reserved.v1', data: { reservationId: 'r'.repeat(20), quantity: 1 }, metadata: { hash: 'h'.repeat(64), prevHash: 'h'.repeat(64) }, pad: 'p'.repeat(300) });

@@ -25,6 +25,7 @@ import { CommandIntake } from '@app/ledger/intake/command-intake';
 import { eventually, Inbox } from '@ledger/relay/testing/fixtures';
 import { createClient, type HttpClient } from '@test/http';
 import { startTestApp, type TestApp } from '@test/test-app';
+import { readTopicSettings } from '@test/kafka/topics';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DOCUMENT = join(ROOT, 'docs', 'asyncapi.yaml');
@@ -181,20 +182,16 @@ describe('docs/asyncapi.yaml', () => {
   }
   const NONE = { payload: null, headers: null, key: null, keyFollowsValue: null };
 
-  it('describes every topic the code names, with the settings deploy/kafka/create-topics.sh creates it with', () => {
+  it('describes every topic the code names, with the settings deploy/kafka/create-topics.sh creates it with (topics.txt)', () => {
     expect(document.channels().all().map((channel) => channel.address()).sort()).toEqual(Object.values(TOPIC_BASE_NAMES).sort());
-    const script = readFileSync(join(ROOT, 'deploy', 'kafka', 'create-topics.sh'), 'utf8');
-    const DAY_MS = 86_400_000;
-    for (const [, name, settings] of script.matchAll(/^create_topic (\S+)((?: \S+=\S+)*)$/gm)) {
+    const settings = readTopicSettings();
+    expect(Object.keys(settings.configs).sort()).toEqual(Object.values(TOPIC_BASE_NAMES).sort());
+    for (const [name, { 'min.insync.replicas': _minInsync, ...topicSettings }] of Object.entries(settings.configs)) {
       const configuration: Json = {};
-      for (const setting of settings.trim().split(' ')) {
-        const [key, value] = setting.split('=');
-        configuration[key] = key === 'cleanup.policy' ? value.split(',') : Number(value.replace(/^\$\(\((\d+) \* DAY_MS\)\)$/, (_all, days) => String(Number(days) * DAY_MS)).replace('$DAY_MS', String(DAY_MS)));
-      }
+      for (const [key, value] of Object.entries(topicSettings)) configuration[key] = key === 'cleanup.policy' ? value.split(',') : Number(value);
       const binding = document.channels().all().find((channel) => channel.address() === name)?.bindings().get('kafka')?.value();
-      expect({ name, binding }).toEqual({ name, binding: { topic: name, replicas: 3, topicConfiguration: configuration } });
+      expect({ name, binding }).toEqual({ name, binding: { topic: name, replicas: settings.replicationFactor, topicConfiguration: configuration } });
     }
-    expect([...script.matchAll(/^create_topic /gm)]).toHaveLength(Object.keys(TOPIC_BASE_NAMES).length);
     // Each topic is written or read by an operation of the ledger.
     const operated = new Set(document.operations().all().flatMap((operation) => operation.channels().all().map((channel) => channel.address())));
     expect([...operated].sort()).toEqual(Object.values(TOPIC_BASE_NAMES).sort());

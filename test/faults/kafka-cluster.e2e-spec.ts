@@ -4,11 +4,11 @@ import { KafkaBus, topicNames } from '@ledger/bus';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { ProjectionManager } from '@ledger/projections';
 import { AvailabilityRelay, LedgerRelay, type AvailabilityMessage, type LedgerEventMessage } from '@ledger/relay';
-import { eventually } from '../../libs/relay/src/testing/fixtures';
-import { createClient, type HttpClient } from '../support/http';
-import { describeWithKafka, type TestKafka } from '../support/kafka';
-import { readWholeTopic } from '../support/kafka/read-topic';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { eventually } from '@ledger/relay/testing/fixtures';
+import { createClient, type HttpClient } from '@test/http';
+import { describeWithKafka, type TestKafka } from '@test/kafka';
+import { readWholeTopic } from '@test/kafka/read-topic';
+import { startTestApp, type TestApp } from '@test/test-app';
 
 /**
  * The production topology on loopback: three combined KRaft nodes, topics with replication 3 and
