@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { KafkaBus, topicNames, type TopicNames } from '@ledger/bus';
-import { AvailabilityConsumer, InMemoryAvailabilityStore, isNewer, LoggingChannelAdapter } from '@ledger/connector';
+import { AvailabilityConsumer, Connector, InMemoryAvailabilityStore, isNewer, LoggingChannelAdapter } from '@ledger/connector';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { ProjectionManager, type ChannelAvailability } from '@ledger/projections';
 import { AvailabilityRelay, LedgerRelay, RelayCheckpointStore, type AvailabilityMessage, type LedgerEventMessage } from '@ledger/relay';
+import { loadConnectorConfig } from '@app/connector/config';
 import { CommandIntake } from '@app/ledger/intake/command-intake';
 import type { CommandResultMessage, DeadLetterMessage } from '@app/ledger/intake/command-messages';
 import { eventually } from '@ledger/relay/testing/fixtures';
@@ -313,6 +317,36 @@ describeWithKafka('Kafka relays and command intake', {}, (kafka, kind) => {
       await eventually(() => connector.stats.stale >= staleBefore + stretch.filter((change) => change.startsWith('amazon:')).length, { timeoutMs: 15_000 });
       expect(connectorCaughtUp()).toBe(true);
       expectConsumersEqualProjection();
+    });
+
+    it("the connector app with CONNECTOR_SOURCE=kafka (its env, its KafkaBus) follows inventory.availability.v1 to the projection's counts", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'connector-kafka-'));
+      const env = kafka().appEnv(prefix);
+      const config = loadConnectorConfig({
+        ...env,
+        CONNECTOR_CHANNEL: 'amazon',
+        CONNECTOR_KIND: 'log',
+        CONNECTOR_SOURCE: 'kafka',
+        CONNECTOR_PORT: '0',
+        CONNECTOR_HOST: '127.0.0.1',
+        CONNECTOR_DATA_DIR: dataDir,
+        LEDGER_URL: app.url,
+        KAFKA_GROUP_ID: `${prefix}connector-app`,
+      });
+      const running = await Connector.start(config, { logger: quietLogger });
+      try {
+        const rows = projected().filter((row) => row.channel === 'amazon');
+        expect(rows.length).toBeGreaterThan(20);
+        await eventually(() => rows.every((row) => running.store.state(row.sku)?.desired.available === row.available), { timeoutMs: 30_000 });
+        // And a change made now reaches it through Kafka.
+        const answer = await http.post('/v1/skus/TEE-M/receipts', { receiptId: 'connector-app-1', location: 'wh-1', quantity: 3 });
+        expect(answer.status).toBe(201);
+        const after = () => projected().find((row) => row.channel === 'amazon' && row.sku === 'TEE-M')!;
+        await eventually(() => after().position >= answer.body.position && running.store.state('TEE-M')?.desired.available === after().available, { timeoutMs: 30_000 });
+      } finally {
+        await running.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     itOnRealKafka(kind, 'topic settings')('the topics carry deploy/kafka/topics.txt\'s settings, as create-topics.sh made them', async () => {
