@@ -89,6 +89,9 @@ export class KafkaBus implements MessageBus {
       createPartitioner: () => {
         const partitionerFor = Partitioners.DefaultPartitioner();
         return (args) => {
+          // kafkajs calls this on every attempt of a send. A send abandoned by a relay that stopped
+          // would otherwise retry for ever after the close: an error marked not retriable ends it.
+          if (this.closed) throw Object.assign(new Error('the Kafka bus is closed'), { retriable: false });
           const partition = partitionerFor(args);
           this.partitionOf.set(args.message, partition);
           return partition;
@@ -131,6 +134,7 @@ export class KafkaBus implements MessageBus {
    * again (never sent, so neither duplicated nor out of order).
    */
   async publish(messages: OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new Error('the Kafka bus is closed');
     let pending = messages.map(({ topic, key, value, headers }) => ({ topic, message: { key, value, headers } as Message }));
     while (pending.length > 0) {
       const byTopic = new Map<string, Message[]>();
